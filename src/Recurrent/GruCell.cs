@@ -1,0 +1,28 @@
+using System.Numerics.Tensors;
+using Recurrent.Kernels;
+
+namespace Recurrent;
+
+/// <summary>One GRU step, <c>torch.nn.GRUCell</c>: <c>r, z, n</c> gates, <c>n = tanh(W_in x + b_in + r*(W_hn h + b_hn))</c>, <c>h' = (1-z)*n + z*h</c>.</summary>
+public sealed class GruCell : RnnCellBase
+{
+    /// <summary>Creates the cell with PyTorch's parameters and initial distribution.</summary>
+    /// <param name="inputSize">Features of the input x.</param>
+    /// <param name="hiddenSize">Features of h.</param>
+    /// <param name="bias">Whether to use <c>bias_ih</c> and <c>bias_hh</c>.</param>
+    /// <param name="seed">Seed for the initial weights; <see langword="null"/> for a random one.</param>
+    public GruCell(int inputSize, int hiddenSize, bool bias = true, int? seed = null)
+        : base(CellKind.Gru, inputSize, hiddenSize, bias, seed)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override string TorchName => "GRUCell";
+
+    /// <summary>Advances the state by one step.</summary>
+    /// <param name="input"><c>(N, input_size)</c> or <c>(input_size)</c>.</param>
+    /// <param name="h"><c>(N, hidden_size)</c> or <c>(hidden_size)</c>; zeros when null.</param>
+    /// <returns>h', shaped like <paramref name="h"/>.</returns>
+    /// <exception cref="System.ArgumentException">A shape does not fit the cell, in PyTorch's words.</exception>
+    public Tensor<float> Forward(Tensor<float> input, Tensor<float>? h = null) => ForwardCore(input, h, null).H;
+}

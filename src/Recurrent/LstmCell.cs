@@ -1,0 +1,33 @@
+using System.Numerics.Tensors;
+using Recurrent.Kernels;
+
+namespace Recurrent;
+
+/// <summary>One LSTM step, <c>torch.nn.LSTMCell</c>: <c>i,f,g,o</c> gates, <c>c' = f*c + i*g</c>, <c>h' = o*tanh(c')</c>.</summary>
+public sealed class LstmCell : RnnCellBase
+{
+    /// <summary>Creates the cell with PyTorch's parameters and initial distribution.</summary>
+    /// <param name="inputSize">Features of the input x.</param>
+    /// <param name="hiddenSize">Features of h and c.</param>
+    /// <param name="bias">Whether to use <c>bias_ih</c> and <c>bias_hh</c>.</param>
+    /// <param name="seed">Seed for the initial weights; <see langword="null"/> for a random one.</param>
+    public LstmCell(int inputSize, int hiddenSize, bool bias = true, int? seed = null)
+        : base(CellKind.Lstm, inputSize, hiddenSize, bias, seed)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override string TorchName => "LSTMCell";
+
+    /// <summary>Advances the state by one step.</summary>
+    /// <param name="input"><c>(N, input_size)</c> or <c>(input_size)</c>.</param>
+    /// <param name="h"><c>(N, hidden_size)</c> or <c>(hidden_size)</c>; zeros when null.</param>
+    /// <param name="c"><c>(N, hidden_size)</c> or <c>(hidden_size)</c>; zeros when null.</param>
+    /// <returns><c>(h', c')</c>, each shaped like <paramref name="h"/>.</returns>
+    /// <exception cref="System.ArgumentException">A shape does not fit the cell, in PyTorch's words.</exception>
+    public LstmCellOutput Forward(Tensor<float> input, Tensor<float>? h = null, Tensor<float>? c = null)
+    {
+        (Tensor<float> hNew, Tensor<float>? cNew) = ForwardCore(input, h, c);
+        return new LstmCellOutput(hNew, cNew!);
+    }
+}

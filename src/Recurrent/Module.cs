@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text;
+using Recurrent.Internals;
+
+namespace Recurrent;
+
+/// <summary>
+/// The base of every layer, like <c>torch.nn.Module</c>: named parameters in PyTorch's registration order,
+/// <c>state_dict</c> save and load with PyTorch's keys, and the training/evaluation switch.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<KeyValuePair<string, Parameter>> _parameters = [];
+
+    /// <summary>Whether the module is in training mode (<c>module.training</c>); new modules are, as in PyTorch.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>The PyTorch class name this module mirrors, used in messages and <see cref="ToString"/> (e.g. <c>LSTM</c>).</summary>
+    protected abstract string TorchName { get; }
+
+    /// <summary>Switches training mode on or off (<c>module.train(mode)</c>) and returns this module.</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        return this;
+    }
+
+    /// <summary>Switches to evaluation mode (<c>module.eval()</c>): no dropout. Returns this module.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>The parameters with their <c>state_dict</c> names, in PyTorch's order.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        {
+            yield return (p.Key, p.Value);
+        }
+    }
+
+    /// <summary>The parameters in PyTorch's order.</summary>
+    public IEnumerable<Parameter> Parameters()
+    {
+        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        {
+            yield return p.Value;
+        }
+    }
+
+    /// <summary>
+    /// A copy of every parameter under PyTorch's <c>state_dict</c> key, in PyTorch's order
+    /// (e.g. <c>weight_ih_l0</c>, <c>weight_hh_l0</c>, <c>bias_ih_l0</c>, <c>bias_hh_l0</c>, <c>weight_ih_l0_reverse</c>, …).
+    /// Unlike PyTorch the tensors are copies: changing them does not change the module.
+    /// </summary>
+    public OrderedDictionary<string, Tensor<float>> StateDict()
+    {
+        var state = new OrderedDictionary<string, Tensor<float>>(_parameters.Count);
+        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        {
+            state.Add(p.Key, TensorData.Wrap((float[])p.Value.Values.Clone(), p.Value.Shape));
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// Copies values from <paramref name="state"/> into the parameters of the same name, as <c>load_state_dict</c> does.
+    /// Every key and shape is checked before anything is copied, so a failed load leaves the module unchanged.
+    /// </summary>
+    /// <param name="state">Parameter name to tensor, e.g. a PyTorch <c>state_dict</c>.</param>
+    /// <param name="strict">When <see langword="true"/>, missing and unexpected keys are errors; shape mismatches always are.</param>
+    /// <returns>The keys that did not match (both lists empty after a strict load).</returns>
+    /// <exception cref="ArgumentException">A key is missing or unexpected (strict), or a tensor's shape differs from the parameter's.</exception>
+    public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor<float>> state, bool strict = true)
+    {
+        if (state is null)
+        {
+            ThrowHelper.Null(nameof(state));
+        }
+
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        {
+            known.Add(p.Key);
+            if (!state.TryGetValue(p.Key, out Tensor<float>? tensor) || tensor is null)
+            {
+                missing.Add(p.Key);
+            }
+            else if (!SameShape(tensor.Lengths, p.Value.Shape))
+            {
+                mismatched.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"size mismatch for {p.Key}: copying a param with shape {ShapeText.List(tensor.Lengths)} from checkpoint, the shape in current model is {ShapeText.List(p.Value.Shape)}."));
+            }
+        }
+
+        var unexpected = new List<string>();
+        foreach (string key in state.Keys)
+        {
+            if (!known.Contains(key))
+            {
+                unexpected.Add(key);
+            }
+        }
+
+        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+        {
+            var sb = new StringBuilder();
+            sb.Append("Error(s) in loading state_dict for ").Append(TorchName).Append(':');
+            if (strict && missing.Count > 0)
+            {
+                sb.Append("\n\tMissing key(s) in state_dict: ").Append(QuotedList(missing)).Append('.');
+            }
+
+            if (strict && unexpected.Count > 0)
+            {
+                sb.Append("\n\tUnexpected key(s) in state_dict: ").Append(QuotedList(unexpected)).Append('.');
+            }
+
+            foreach (string m in mismatched)
+            {
+                sb.Append("\n\t").Append(m);
+            }
+
+            ThrowHelper.Argument(sb.ToString(), nameof(state));
+        }
+
+        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        {
+            if (state.TryGetValue(p.Key, out Tensor<float>? tensor) && tensor is not null)
+            {
+                TensorData.Read(tensor).CopyTo(p.Value.Values);
+            }
+        }
+
+        OnParametersChanged();
+        return new LoadStateDictResult(missing, unexpected);
+    }
+
+    /// <summary>PyTorch's repr: <c>LSTM(3, 5, num_layers=2, batch_first=True)</c>.</summary>
+    public override string ToString() => TorchName + "(" + ExtraRepr() + ")";
+
+    /// <summary>The arguments part of <see cref="ToString"/>, PyTorch's <c>extra_repr</c>.</summary>
+    protected abstract string ExtraRepr();
+
+    /// <summary>Called after <see cref="LoadStateDict"/> changed parameter values, so derived state (packed weights) can be rebuilt.</summary>
+    protected virtual void OnParametersChanged()
+    {
+    }
+
+    /// <summary>Registers a parameter under its <c>state_dict</c> key; the order of calls is the <c>state_dict</c> order.</summary>
+    private protected Parameter Register(string name, params int[] shape)
+    {
+        var p = new Parameter(shape);
+        _parameters.Add(new KeyValuePair<string, Parameter>(name, p));
+        return p;
+    }
+
+    /// <summary>Formats a float as Python's <c>repr(float)</c> does for the values that appear in reprs (<c>0.5</c>, <c>1.0</c>, <c>inf</c>).</summary>
+    private protected static string PythonFloat(float value)
+    {
+        if (float.IsPositiveInfinity(value))
+        {
+            return "inf";
+        }
+
+        if (float.IsNegativeInfinity(value))
+        {
+            return "-inf";
+        }
+
+        string s = value.ToString("R", CultureInfo.InvariantCulture);
+        return s.Contains('.', StringComparison.Ordinal) || s.Contains('E', StringComparison.Ordinal) || s.Contains('N', StringComparison.Ordinal) ? s : s + ".0";
+    }
+
+    private static bool SameShape(ReadOnlySpan<nint> lengths, ReadOnlySpan<int> shape)
+    {
+        if (lengths.Length != shape.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (lengths[i] != shape[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string QuotedList(List<string> keys) => "\"" + string.Join("\", \"", keys) + "\"";
+}

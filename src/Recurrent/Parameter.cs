@@ -1,0 +1,48 @@
+using System;
+using System.Numerics.Tensors;
+using Recurrent.Internals;
+
+namespace Recurrent;
+
+/// <summary>
+/// A learnable tensor of a <see cref="Module"/>, like <c>torch.nn.Parameter</c>: its values in <see cref="Data"/>
+/// and, once a backward pass has run, its gradient in <see cref="Grad"/>.
+/// </summary>
+public sealed class Parameter
+{
+    private readonly int[] _shape;
+
+    internal Parameter(params int[] shape)
+    {
+        _shape = shape;
+        int length = 1;
+        foreach (int d in shape)
+        {
+            length = checked(length * d);
+        }
+
+        Values = new float[length];
+        Data = TensorData.Wrap(Values, shape);
+    }
+
+    /// <summary>The values, a dense tensor of <see cref="Shape"/> that shares memory with the module: writing to it changes the module.</summary>
+    public Tensor<float> Data { get; }
+
+    /// <summary>The accumulated gradient, or <see langword="null"/> before any backward pass (as in PyTorch).</summary>
+    public Tensor<float>? Grad { get; set; }
+
+    /// <summary>Whether an optimizer may update this parameter (<c>requires_grad</c>); a frozen pretrained embedding has <see langword="false"/>.</summary>
+    public bool RequiresGrad { get; set; } = true;
+
+    /// <summary>The shape, e.g. <c>[20, 3]</c> for <c>weight_ih_l0</c> of <c>LSTM(3, 5)</c>.</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+
+    /// <summary>The number of elements.</summary>
+    public int Length => Values.Length;
+
+    /// <summary>The row-major storage behind <see cref="Data"/>; kernels read it directly.</summary>
+    internal float[] Values { get; }
+
+    /// <inheritdoc/>
+    public override string ToString() => "Parameter " + ShapeText.List(_shape);
+}

@@ -1,0 +1,242 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Text;
+using Recurrent.Internals;
+using Recurrent.Kernels;
+
+namespace Recurrent;
+
+/// <summary>
+/// What <see cref="Rnn"/>, <see cref="Lstm"/> and <see cref="Gru"/> share, like PyTorch's <c>RNNBase</c>:
+/// constructor checks, parameters in PyTorch's order and shapes, input and state checks, and one forward path
+/// through the layer driver in which the cell kind is the only difference.
+/// </summary>
+public abstract class RnnBase : Module
+{
+    private readonly RecurrentSpec _spec;
+    private readonly LayerWeights[] _weights;
+    private readonly Random _random;
+
+    private protected RnnBase(
+        CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, float dropout, bool bidirectional, int projSize, int? seed)
+    {
+        if (!(dropout >= 0f && dropout <= 1f))
+        {
+            ThrowHelper.OutOfRange(
+                nameof(dropout), dropout, "dropout should be a number in range [0, 1] representing the probability of an element being zeroed");
+        }
+
+        if (dropout > 0f && numLayers == 1)
+        {
+            Trace.TraceWarning(string.Create(
+                CultureInfo.InvariantCulture,
+                $"dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects num_layers greater than 1, but got dropout={dropout} and num_layers={numLayers}"));
+        }
+
+        if (inputSize < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(inputSize), inputSize, "input_size must be zero or greater");
+        }
+
+        if (hiddenSize <= 0)
+        {
+            ThrowHelper.OutOfRange(nameof(hiddenSize), hiddenSize, "hidden_size must be greater than zero");
+        }
+
+        if (numLayers <= 0)
+        {
+            ThrowHelper.OutOfRange(nameof(numLayers), numLayers, "num_layers must be greater than zero");
+        }
+
+        if (projSize < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(projSize), projSize, "proj_size should be a positive integer or zero to disable projections");
+        }
+
+        if (projSize >= hiddenSize)
+        {
+            ThrowHelper.OutOfRange(nameof(projSize), projSize, "proj_size has to be smaller than hidden_size");
+        }
+
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        NumLayers = numLayers;
+        Bias = bias;
+        BatchFirst = batchFirst;
+        Dropout = dropout;
+        Bidirectional = bidirectional;
+        _spec = new RecurrentSpec(kind, inputSize, hiddenSize, projSize, numLayers, bidirectional ? 2 : 1);
+        _random = Init.CreateRandom(seed);
+
+        int d = _spec.NumDirections;
+        int gateSize = _spec.GateSize;
+        _weights = new LayerWeights[numLayers * d];
+        for (int layer = 0; layer < numLayers; layer++)
+        {
+            for (int direction = 0; direction < d; direction++)
+            {
+                string suffix = string.Create(CultureInfo.InvariantCulture, $"_l{layer}{(direction == 1 ? "_reverse" : "")}");
+                Parameter wih = Register("weight_ih" + suffix, gateSize, _spec.LayerInputSize(layer));
+                Parameter whh = Register("weight_hh" + suffix, gateSize, _spec.OutputSize);
+                Parameter? bih = bias ? Register("bias_ih" + suffix, gateSize) : null;
+                Parameter? bhh = bias ? Register("bias_hh" + suffix, gateSize) : null;
+                Parameter? whr = projSize > 0 ? Register("weight_hr" + suffix, projSize, hiddenSize) : null;
+                _weights[(layer * d) + direction] = new LayerWeights(wih.Values, whh.Values, bih?.Values, bhh?.Values, whr?.Values);
+            }
+        }
+
+        ResetParameters();
+    }
+
+    /// <summary>The number of expected features in the input x (<c>input_size</c>).</summary>
+    public int InputSize { get; }
+
+    /// <summary>The number of features in the hidden state h (<c>hidden_size</c>).</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>The number of stacked recurrent layers (<c>num_layers</c>).</summary>
+    public int NumLayers { get; }
+
+    /// <summary>Whether the layers have <c>b_ih</c> and <c>b_hh</c> (<c>bias</c>).</summary>
+    public bool Bias { get; }
+
+    /// <summary>Whether batched input and output are <c>(N, L, H)</c> rather than <c>(L, N, H)</c>; h_n and c_n never are.</summary>
+    public bool BatchFirst { get; }
+
+    /// <summary>The probability of zeroing each element of every layer's output but the last, in training mode.</summary>
+    public float Dropout { get; }
+
+    /// <summary>Whether each layer also runs the sequence backwards (<c>bidirectional</c>).</summary>
+    public bool Bidirectional { get; }
+
+    internal RecurrentSpec Spec => _spec;
+
+    /// <summary>Draws every parameter from U(-1/√hidden_size, 1/√hidden_size), as <c>reset_parameters</c> does.</summary>
+    public void ResetParameters()
+    {
+        float bound = 1f / MathF.Sqrt(HiddenSize);
+        foreach (Parameter p in Parameters())
+        {
+            Init.Uniform(p.Values, bound, _random);
+        }
+
+        OnParametersChanged();
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr()
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{InputSize}, {HiddenSize}");
+        if (_spec.ProjSize != 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $", proj_size={_spec.ProjSize}");
+        }
+
+        if (NumLayers != 1)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $", num_layers={NumLayers}");
+        }
+
+        if (_spec.Kind == CellKind.RnnRelu)
+        {
+            sb.Append(", nonlinearity=relu");
+        }
+
+        if (!Bias)
+        {
+            sb.Append(", bias=False");
+        }
+
+        if (BatchFirst)
+        {
+            sb.Append(", batch_first=True");
+        }
+
+        if (Dropout != 0f)
+        {
+            sb.Append(", dropout=").Append(PythonFloat(Dropout));
+        }
+
+        if (Bidirectional)
+        {
+            sb.Append(", bidirectional=True");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Checks the input and states in PyTorch's order, then runs the layer driver.</summary>
+    private protected (Tensor<float> Output, Tensor<float> HN, Tensor<float>? CN) ForwardCore(Tensor<float> input, Tensor<float>? h0, Tensor<float>? c0)
+    {
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        SequenceShape shape = SequenceShape.Of(input, BatchFirst, TorchName);
+        shape.CheckStateRank(h0, c0);
+        shape.CheckFeatures(InputSize);
+        int numStates = NumLayers * _spec.NumDirections;
+        int hOut = _spec.OutputSize;
+        if (h0 is not null)
+        {
+            shape.CheckState(h0, numStates, hOut, lstm ? "hidden[0]" : "hidden", nameof(h0));
+        }
+
+        if (c0 is not null)
+        {
+            shape.CheckState(c0, numStates, HiddenSize, "hidden[1]", nameof(c0));
+        }
+
+        shape.CheckSeqLen();
+
+        ReadOnlySpan<float> source = TensorData.Read(input);
+        ReadOnlySpan<float> timeMajor = source;
+        if (!shape.IsTimeMajor)
+        {
+            var copy = new float[shape.ElementCount];
+            shape.CopyToTimeMajor(source, copy);
+            timeMajor = copy;
+        }
+
+        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
+        var output = new float[outShape.ElementCount];
+        float[] driverOutput = outShape.IsTimeMajor ? output : new float[output.Length];
+        var hN = new float[numStates * shape.Batch * hOut];
+        float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
+
+        LayerDriver.Forward(
+            _spec,
+            _weights,
+            timeMajor,
+            shape.SeqLen,
+            shape.Batch,
+            h0 is null ? default : TensorData.Read(h0),
+            c0 is null ? default : TensorData.Read(c0),
+            driverOutput,
+            hN,
+            cN,
+            Dropout,
+            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null);
+
+        if (!outShape.IsTimeMajor)
+        {
+            outShape.CopyFromTimeMajor(driverOutput, output);
+        }
+
+        return (
+            Tensor.Create(output, outShape.ToLengths()),
+            Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
+            lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
+    }
+
+    private Random NextDropoutRandom()
+    {
+        int seed;
+        lock (_random)
+        {
+            seed = _random.Next();
+        }
+
+        return new Random(seed);
+    }
+}

@@ -1,0 +1,181 @@
+using System;
+using System.Globalization;
+using System.Numerics.Tensors;
+using Recurrent.Internals;
+using Recurrent.Kernels;
+
+namespace Recurrent;
+
+/// <summary>
+/// What <see cref="RnnCell"/>, <see cref="LstmCell"/> and <see cref="GruCell"/> share, like PyTorch's <c>RNNCellBase</c>:
+/// parameters <c>weight_ih</c>, <c>weight_hh</c>, <c>bias_ih</c>, <c>bias_hh</c>, the input checks, and one step of
+/// the same layer driver the full layers use (so a cell equals a one-step layer).
+/// </summary>
+public abstract class RnnCellBase : Module
+{
+    private readonly RecurrentSpec _spec;
+    private readonly LayerWeights[] _weights;
+    private readonly Random _random;
+
+    private protected RnnCellBase(CellKind kind, int inputSize, int hiddenSize, bool bias, int? seed)
+    {
+        if (inputSize < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(inputSize), inputSize, "input_size must be zero or greater");
+        }
+
+        if (hiddenSize < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(hiddenSize), hiddenSize, "hidden_size must be zero or greater");
+        }
+
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        Bias = bias;
+        _spec = new RecurrentSpec(kind, inputSize, hiddenSize, 0, 1, 1);
+        _random = Init.CreateRandom(seed);
+        WeightIH = Register("weight_ih", _spec.GateSize, inputSize);
+        WeightHH = Register("weight_hh", _spec.GateSize, hiddenSize);
+        BiasIH = bias ? Register("bias_ih", _spec.GateSize) : null;
+        BiasHH = bias ? Register("bias_hh", _spec.GateSize) : null;
+        _weights = [new LayerWeights(WeightIH.Values, WeightHH.Values, BiasIH?.Values, BiasHH?.Values, null)];
+        ResetParameters();
+    }
+
+    /// <summary>The number of expected features in the input x (<c>input_size</c>).</summary>
+    public int InputSize { get; }
+
+    /// <summary>The number of features in the hidden state h (<c>hidden_size</c>).</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Whether the cell has <c>bias_ih</c> and <c>bias_hh</c>.</summary>
+    public bool Bias { get; }
+
+    /// <summary><c>weight_ih</c>: <c>(gates*hidden_size, input_size)</c>.</summary>
+    public Parameter WeightIH { get; }
+
+    /// <summary><c>weight_hh</c>: <c>(gates*hidden_size, hidden_size)</c>.</summary>
+    public Parameter WeightHH { get; }
+
+    /// <summary><c>bias_ih</c>: <c>(gates*hidden_size)</c>, or <see langword="null"/> without bias.</summary>
+    public Parameter? BiasIH { get; }
+
+    /// <summary><c>bias_hh</c>: <c>(gates*hidden_size)</c>, or <see langword="null"/> without bias.</summary>
+    public Parameter? BiasHH { get; }
+
+    /// <summary>Draws every parameter from U(-1/√hidden_size, 1/√hidden_size), as <c>reset_parameters</c> does.</summary>
+    public void ResetParameters()
+    {
+        float bound = HiddenSize > 0 ? 1f / MathF.Sqrt(HiddenSize) : 0f;
+        foreach (Parameter p in Parameters())
+        {
+            Init.Uniform(p.Values, bound, _random);
+        }
+
+        OnParametersChanged();
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr()
+    {
+        string s = string.Create(CultureInfo.InvariantCulture, $"{InputSize}, {HiddenSize}");
+        if (!Bias)
+        {
+            s += ", bias=False";
+        }
+
+        if (_spec.Kind == CellKind.RnnRelu)
+        {
+            s += ", nonlinearity=relu";
+        }
+
+        return s;
+    }
+
+    /// <summary>Checks input and state in PyTorch's order and runs one step; returns h' (and c' for LSTM).</summary>
+    private protected (Tensor<float> H, Tensor<float>? C) ForwardCore(Tensor<float> input, Tensor<float>? h, Tensor<float>? c)
+    {
+        if (input is null)
+        {
+            ThrowHelper.Null(nameof(input));
+        }
+
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        if (input.Rank is not 1 and not 2)
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected input to be 1D or 2D, got {input.Rank}D instead"), nameof(input));
+        }
+
+        CheckStateRank(h, input.Rank, lstm ? "hx[0]" : "hidden", nameof(h));
+        CheckStateRank(c, input.Rank, "hx[1]", nameof(c));
+
+        bool unbatched = input.Rank == 1;
+        int batch = unbatched ? 1 : TensorData.Length(input, 0);
+        int features = TensorData.Length(input, input.Rank - 1);
+        if (features != InputSize)
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"input has inconsistent input_size: got {features} expected {InputSize}"), nameof(input));
+        }
+
+        CheckState(h, unbatched, batch, "hidden0", nameof(h));
+        CheckState(c, unbatched, batch, "hidden1", nameof(c));
+
+        var hNew = new float[batch * HiddenSize];
+        float[] cNew = lstm ? new float[batch * HiddenSize] : [];
+        LayerDriver.Forward(
+            _spec,
+            _weights,
+            TensorData.Read(input),
+            1,
+            batch,
+            h is null ? default : TensorData.Read(h),
+            c is null ? default : TensorData.Read(c),
+            hNew,
+            hNew,
+            cNew,
+            0f,
+            null);
+
+        nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
+        return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);
+    }
+
+    private void CheckStateRank(Tensor<float>? state, int inputRank, string label, string paramName)
+    {
+        if (state is null)
+        {
+            return;
+        }
+
+        if (state.Rank is not 1 and not 2)
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected {label} to be 1D or 2D, got {state.Rank}D instead"), paramName);
+        }
+
+        if (state.Rank != inputRank)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected {label} to be {inputRank}D like the input, got {state.Rank}D instead"), paramName);
+        }
+    }
+
+    private void CheckState(Tensor<float>? state, bool unbatched, int batch, string label, string paramName)
+    {
+        if (state is null)
+        {
+            return;
+        }
+
+        int stateBatch = unbatched ? 1 : TensorData.Length(state, 0);
+        if (stateBatch != batch)
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"Input batch size {batch} doesn't match {label} batch size {stateBatch}"), paramName);
+        }
+
+        int width = TensorData.Length(state, state.Rank - 1);
+        if (width != HiddenSize)
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{label} has inconsistent hidden_size: got {width}, expected {HiddenSize}"), paramName);
+        }
+    }
+}
