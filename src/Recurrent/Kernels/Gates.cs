@@ -16,6 +16,11 @@ internal static class Gates
     /// </summary>
     public static void Lstm(Span<float> hgates, ReadOnlySpan<float> igates, Span<float> c, Span<float> h, int batch, int hidden)
     {
+        if (hidden == 0)
+        {
+            return; // TensorPrimitives.Sigmoid refuses empty spans.
+        }
+
         int g4 = 4 * hidden;
         for (int b = 0; b < batch; b++)
         {
@@ -44,6 +49,11 @@ internal static class Gates
     /// </summary>
     public static void Gru(Span<float> hgates, ReadOnlySpan<float> igates, Span<float> h, int batch, int hidden)
     {
+        if (hidden == 0)
+        {
+            return;
+        }
+
         int g3 = 3 * hidden;
         for (int b = 0; b < batch; b++)
         {
@@ -69,6 +79,11 @@ internal static class Gates
     public static void Rnn(ReadOnlySpan<float> hgates, ReadOnlySpan<float> igates, Span<float> h, int batch, int hidden, bool relu)
     {
         int length = batch * hidden;
+        if (length == 0)
+        {
+            return;
+        }
+
         Span<float> hOut = h[..length];
         TensorPrimitives.Add(hgates[..length], igates[..length], hOut);
         if (relu)
