@@ -21,15 +21,8 @@ public abstract class Module
     /// <summary>The PyTorch class name this module mirrors, used in messages and <see cref="ToString"/> (e.g. <c>LSTM</c>).</summary>
     protected abstract string TorchName { get; }
 
-    /// <summary>Switches training mode on or off (<c>module.train(mode)</c>) and returns this module.</summary>
-    public Module Train(bool mode = true)
-    {
-        Training = mode;
-        return this;
-    }
-
-    /// <summary>Switches to evaluation mode (<c>module.eval()</c>): no dropout. Returns this module.</summary>
-    public Module Eval() => Train(false);
+    /// <summary>Sets <see cref="Training"/>; <see cref="ModuleExtensions.Train"/> and <see cref="ModuleExtensions.Eval"/> call it.</summary>
+    internal void SetTraining(bool mode) => Training = mode;
 
     /// <summary>The parameters with their <c>state_dict</c> names, in PyTorch's order.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
