@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Recurrent.Benchmarks.LstmForwardBench).Assembly).Run(args);
