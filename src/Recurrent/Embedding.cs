@@ -187,7 +187,15 @@ public sealed class Embedding : Module
         }
 
         int dim = EmbeddingDim;
-        var output = new float[checked(rows.Length * dim)];
+        long outputLength = (long)rows.Length * dim;
+        if (outputLength > Array.MaxLength)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"{rows.Length} indices of {dim}-wide rows would need {outputLength} output elements, more than a .NET array holds"),
+                nameof(indices));
+        }
+
+        var output = new float[outputLength];
         lock (_weight)
         {
             if (MaxNorm is float maxNorm)

@@ -148,7 +148,7 @@ public abstract class Module
     /// <summary>Registers a parameter under its <c>state_dict</c> key; the order of calls is the <c>state_dict</c> order.</summary>
     private protected Parameter Register(string name, params int[] shape)
     {
-        var p = new Parameter(shape);
+        var p = new Parameter(name, shape);
         _parameters.Add(new KeyValuePair<string, Parameter>(name, p));
         return p;
     }

@@ -12,13 +12,19 @@ public sealed class Parameter
 {
     private readonly int[] _shape;
 
-    internal Parameter(params int[] shape)
+    internal Parameter(string name, params int[] shape)
     {
         _shape = shape;
-        int length = 1;
+        long length = 1;
         foreach (int d in shape)
         {
-            length = checked(length * d);
+            length *= d;
+            if (length > Array.MaxLength)
+            {
+                ThrowHelper.Argument(
+                    $"{name} of shape {ShapeText.List(shape)} would have more than {Array.MaxLength} elements, the most a .NET array holds",
+                    "hiddenSize");
+            }
         }
 
         Values = new float[length];

@@ -46,15 +46,18 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
                 nameof(input));
         }
 
-        ReadOnlySpan<nint> l = input.Lengths;
-        if (rank == 2)
+        if (input.FlattenedLength > Array.MaxLength)
         {
-            return new SequenceShape(checked((int)l[0]), 1, checked((int)l[1]), false, true);
+            ThrowHelper.Argument($"input of shape {ShapeText.List(input.Lengths)} has more elements than a .NET array holds ({Array.MaxLength})", nameof(input));
         }
 
-        return batchFirst
-            ? new SequenceShape(checked((int)l[1]), checked((int)l[0]), checked((int)l[2]), true)
-            : new SequenceShape(checked((int)l[0]), checked((int)l[1]), checked((int)l[2]));
+        int Dim(int i) => TensorData.ToInt(input.Lengths[i], input.Lengths);
+        if (rank == 2)
+        {
+            return new SequenceShape(Dim(0), 1, Dim(1), false, true);
+        }
+
+        return batchFirst ? new SequenceShape(Dim(1), Dim(0), Dim(2), true) : new SequenceShape(Dim(0), Dim(1), Dim(2));
     }
 
     /// <summary>The same sequence batch with another feature size (e.g. the layer's output width).</summary>

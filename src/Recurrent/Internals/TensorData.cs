@@ -15,6 +15,11 @@ internal static class TensorData
             return ReadOnlySpan<T>.Empty;
         }
 
+        if (length > Array.MaxLength)
+        {
+            ThrowHelper.Argument($"a tensor of shape {ShapeText.List(tensor.Lengths)} has more elements than a .NET array holds ({Array.MaxLength})", nameof(tensor));
+        }
+
         if (tensor.IsDense)
         {
             Span<nint> start = tensor.Rank <= 8 ? stackalloc nint[tensor.Rank] : new nint[tensor.Rank];
@@ -43,5 +48,16 @@ internal static class TensorData
     }
 
     /// <summary>The tensor's lengths as <see cref="int"/>; a dimension past <see cref="int.MaxValue"/> is refused.</summary>
-    public static int Length(Tensor<float> tensor, int dimension) => checked((int)tensor.Lengths[dimension]);
+    public static int Length<T>(Tensor<T> tensor, int dimension) => ToInt(tensor.Lengths[dimension], tensor.Lengths);
+
+    /// <summary>A dimension as <see cref="int"/>; one past <see cref="int.MaxValue"/> (possible with broadcast strides) is refused.</summary>
+    public static int ToInt(nint dimension, ReadOnlySpan<nint> lengths)
+    {
+        if (dimension > int.MaxValue)
+        {
+            ThrowHelper.Argument($"a tensor of shape {ShapeText.List(lengths)} has a dimension larger than {int.MaxValue}", "input");
+        }
+
+        return (int)dimension;
+    }
 }

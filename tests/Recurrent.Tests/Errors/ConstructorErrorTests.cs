@@ -97,4 +97,13 @@ public sealed class ConstructorErrorTests
     public void FromPretrained_PaddingIdxOutsideTable_Throws() =>
         new Action(() => Embedding.FromPretrained(T.Zeros(4, 3), paddingIdx: 4)).Should().Throw<ArgumentException>()
             .WithMessage("Padding_idx must be within num_embeddings*");
+
+    [Fact]
+    public void Sizes_WhoseWeightsExceedAnArray_ThrowArgumentException()
+    {
+        new Action(() => _ = new Lstm(10, 50_000)).Should().Throw<ArgumentException>()
+            .WithMessage("weight_hh_l0 of shape [200000, 50000] would have more than * elements*");
+        new Action(() => _ = new Embedding(1 << 20, 1 << 12)).Should().Throw<ArgumentException>()
+            .WithMessage("weight of shape [1048576, 4096] would have more than * elements*");
+    }
 }

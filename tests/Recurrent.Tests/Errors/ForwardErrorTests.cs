@@ -163,4 +163,13 @@ public sealed class ForwardErrorTests
     public void Embedding_IntIndexOutOfRange_Throws() =>
         new Action(() => new Embedding(4, 2).Forward(System.Numerics.Tensors.Tensor.Create(new[] { 4 }, [1]))).Should().Throw<ArgumentOutOfRangeException>()
             .WithMessage("index out of range in self*");
+
+    [Fact]
+    public void Input_BroadcastBeyondAnArray_ThrowsArgumentException()
+    {
+        // Zero strides let a one-element tensor claim 2^40 elements.
+        var huge = System.Numerics.Tensors.Tensor.Create(new float[1], [1 << 20, 1 << 20, 4], [0, 0, 0]);
+        new Action(() => new Gru(4, 3).Forward(huge)).Should().Throw<ArgumentException>()
+            .WithMessage("input of shape [1048576, 1048576, 4] has more elements than a .NET array holds*");
+    }
 }
