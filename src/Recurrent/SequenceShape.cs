@@ -137,37 +137,28 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
     }
 
     /// <summary>Copies a tensor in this layout into time-major order <c>(L, N, F)</c>.</summary>
-    internal void CopyToTimeMajor(ReadOnlySpan<float> source, Span<float> destination)
-    {
-        if (IsTimeMajor)
-        {
-            source[..ElementCount].CopyTo(destination);
-            return;
-        }
-
-        for (int b = 0; b < Batch; b++)
-        {
-            for (int t = 0; t < SeqLen; t++)
-            {
-                source.Slice(((b * SeqLen) + t) * Features, Features).CopyTo(destination.Slice(((t * Batch) + b) * Features, Features));
-            }
-        }
-    }
+    internal void CopyToTimeMajor(ReadOnlySpan<float> source, Span<float> destination) =>
+        CopyLayout(source, destination, IsTimeMajor, Batch, SeqLen, Features);
 
     /// <summary>Copies time-major rows <c>(L, N, F)</c> into this layout.</summary>
-    internal void CopyFromTimeMajor(ReadOnlySpan<float> source, Span<float> destination)
+    internal void CopyFromTimeMajor(ReadOnlySpan<float> source, Span<float> destination) =>
+        CopyLayout(source, destination, IsTimeMajor, SeqLen, Batch, Features);
+
+    /// <summary>Copies <c>(outer, inner, F)</c> rows to <c>(inner, outer, F)</c>, or straight across when the layouts agree.</summary>
+    private static void CopyLayout(ReadOnlySpan<float> source, Span<float> destination, bool same, int outer, int inner, int features)
     {
-        if (IsTimeMajor)
+        int count = outer * inner * features;
+        if (same)
         {
-            source[..ElementCount].CopyTo(destination);
+            source[..count].CopyTo(destination);
             return;
         }
 
-        for (int b = 0; b < Batch; b++)
+        for (int o = 0; o < outer; o++)
         {
-            for (int t = 0; t < SeqLen; t++)
+            for (int i = 0; i < inner; i++)
             {
-                source.Slice(((t * Batch) + b) * Features, Features).CopyTo(destination.Slice(((b * SeqLen) + t) * Features, Features));
+                source.Slice(((o * inner) + i) * features, features).CopyTo(destination.Slice(((i * outer) + o) * features, features));
             }
         }
     }
