@@ -31,7 +31,11 @@ public sealed class Parameter
         Data = TensorData.Wrap(Values, shape);
     }
 
-    /// <summary>The values, a dense tensor of <see cref="Shape"/> that shares memory with the module: writing to it changes the module.</summary>
+    /// <summary>
+    /// The values, a dense tensor of <see cref="Shape"/> that shares memory with the module. The recurrent modules run on
+    /// a packed copy of their weights: after writing here, call the module's <c>FlattenParameters()</c>
+    /// (<see cref="Module.LoadStateDict"/> does that for you).
+    /// </summary>
     public Tensor<float> Data { get; }
 
     /// <summary>The accumulated gradient, or <see langword="null"/> before any backward pass (as in PyTorch).</summary>

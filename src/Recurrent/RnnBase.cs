@@ -18,6 +18,8 @@ public abstract class RnnBase : Module
     private readonly RecurrentSpec _spec;
     private readonly LayerWeights[] _weights;
     private readonly Random _random;
+    private readonly WorkspacePool _workspaces = new();
+    private PackedLayer[] _packed = [];
 
     private protected RnnBase(
         CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, float dropout, bool bidirectional, int projSize, int? seed)
@@ -113,6 +115,29 @@ public abstract class RnnBase : Module
 
     internal RecurrentSpec Spec => _spec;
 
+    /// <summary>
+    /// Re-packs the weights for the kernels, like PyTorch's <c>flatten_parameters()</c>. <see cref="Module.LoadStateDict"/>
+    /// and <see cref="ResetParameters"/> do it for you; call it after writing to a <see cref="Parameter.Data"/> directly.
+    /// </summary>
+    public void FlattenParameters() => OnParametersChanged();
+
+    /// <inheritdoc/>
+    protected override void OnParametersChanged()
+    {
+        if (_weights is null)
+        {
+            return; // still inside the base constructor
+        }
+
+        var packed = new PackedLayer[_weights.Length];
+        for (int i = 0; i < packed.Length; i++)
+        {
+            packed[i] = new PackedLayer(_spec.Kind, _spec.LayerInputSize(i / _spec.NumDirections), HiddenSize, _spec.OutputSize, _weights[i]);
+        }
+
+        _packed = packed;
+    }
+
     /// <summary>Draws every parameter from U(-1/√hidden_size, 1/√hidden_size), as <c>reset_parameters</c> does.</summary>
     public void ResetParameters()
     {
@@ -190,38 +215,28 @@ public abstract class RnnBase : Module
         shape.CheckSeqLen();
 
         ReadOnlySpan<float> source = TensorData.Read(input);
-        ReadOnlySpan<float> timeMajor = source;
-        if (!shape.IsTimeMajor)
-        {
-            var copy = new float[shape.ElementCount];
-            shape.CopyToTimeMajor(source, copy);
-            timeMajor = copy;
-        }
-
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
         var output = new float[outShape.ElementCount];
-        float[] driverOutput = outShape.IsTimeMajor ? output : new float[output.Length];
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
 
+        RecurrentWorkspace workspace = _workspaces.Rent();
         LayerDriver.Forward(
             _spec,
-            _weights,
-            timeMajor,
+            _packed,
+            source,
             shape.SeqLen,
             shape.Batch,
+            shape.Unbatched || !shape.BatchFirst,
             h0 is null ? default : TensorData.Read(h0),
             c0 is null ? default : TensorData.Read(c0),
-            driverOutput,
+            output,
             hN,
             cN,
             Dropout,
-            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null);
-
-        if (!outShape.IsTimeMajor)
-        {
-            outShape.CopyFromTimeMajor(driverOutput, output);
-        }
+            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null,
+            workspace);
+        _workspaces.Return(workspace);
 
         return (
             Tensor.Create(output, outShape.ToLengths()),

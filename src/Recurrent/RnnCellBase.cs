@@ -16,6 +16,8 @@ public abstract class RnnCellBase : Module
     private readonly RecurrentSpec _spec;
     private readonly LayerWeights[] _weights;
     private readonly Random _random;
+    private readonly WorkspacePool _workspaces = new();
+    private PackedLayer[] _packed = [];
 
     private protected RnnCellBase(CellKind kind, int inputSize, int hiddenSize, bool bias, int? seed)
     {
@@ -62,6 +64,20 @@ public abstract class RnnCellBase : Module
 
     /// <summary><c>bias_hh</c>: <c>(gates*hidden_size)</c>, or <see langword="null"/> without bias.</summary>
     public Parameter? BiasHH { get; }
+
+    /// <summary>Re-packs the weights for the kernels; call it after writing to a <see cref="Parameter.Data"/> directly.</summary>
+    public void FlattenParameters() => OnParametersChanged();
+
+    /// <inheritdoc/>
+    protected override void OnParametersChanged()
+    {
+        if (_weights is null)
+        {
+            return;
+        }
+
+        _packed = [new PackedLayer(_spec.Kind, InputSize, HiddenSize, HiddenSize, _weights[0])];
+    }
 
     /// <summary>Draws every parameter from U(-1/√hidden_size, 1/√hidden_size), as <c>reset_parameters</c> does.</summary>
     public void ResetParameters()
@@ -122,19 +138,23 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
+        RecurrentWorkspace workspace = _workspaces.Rent();
         LayerDriver.Forward(
             _spec,
-            _weights,
+            _packed,
             TensorData.Read(input),
             1,
             batch,
+            true,
             h is null ? default : TensorData.Read(h),
             c is null ? default : TensorData.Read(c),
             hNew,
             hNew,
             cNew,
             0f,
-            null);
+            null,
+            workspace);
+        _workspaces.Return(workspace);
 
         nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
         return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);

@@ -23,9 +23,6 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
     /// <summary>L × N × features.</summary>
     public int ElementCount => checked(SeqLen * Batch * Features);
 
-    /// <summary>Whether rows are stored time-major (<c>(L, N, F)</c> or unbatched), the order the layer driver runs in.</summary>
-    internal bool IsTimeMajor => Unbatched || !BatchFirst || Batch <= 1 || SeqLen <= 1;
-
     /// <summary>
     /// Reads the shape of a recurrent layer's input and checks its rank.
     /// <c>batchFirst</c> is ignored for 2-D (unbatched) input, as in PyTorch.
@@ -133,33 +130,6 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
             ThrowHelper.Argument(
                 $"Expected {label} size {ShapeText.Tuple(expected)}, got {ShapeText.List(state.Lengths)}",
                 paramName);
-        }
-    }
-
-    /// <summary>Copies a tensor in this layout into time-major order <c>(L, N, F)</c>.</summary>
-    internal void CopyToTimeMajor(ReadOnlySpan<float> source, Span<float> destination) =>
-        CopyLayout(source, destination, IsTimeMajor, Batch, SeqLen, Features);
-
-    /// <summary>Copies time-major rows <c>(L, N, F)</c> into this layout.</summary>
-    internal void CopyFromTimeMajor(ReadOnlySpan<float> source, Span<float> destination) =>
-        CopyLayout(source, destination, IsTimeMajor, SeqLen, Batch, Features);
-
-    /// <summary>Copies <c>(outer, inner, F)</c> rows to <c>(inner, outer, F)</c>, or straight across when the layouts agree.</summary>
-    private static void CopyLayout(ReadOnlySpan<float> source, Span<float> destination, bool same, int outer, int inner, int features)
-    {
-        int count = outer * inner * features;
-        if (same)
-        {
-            source[..count].CopyTo(destination);
-            return;
-        }
-
-        for (int o = 0; o < outer; o++)
-        {
-            for (int i = 0; i < inner; i++)
-            {
-                source.Slice(((o * inner) + i) * features, features).CopyTo(destination.Slice(((i * outer) + o) * features, features));
-            }
         }
     }
 }

@@ -1,0 +1,57 @@
+using System;
+using Recurrent.Kernels;
+
+namespace Recurrent;
+
+/// <summary>
+/// Scratch memory for a forward pass: the input projection of the whole sequence, the per-step tiles, the cell state
+/// and the buffers between layers. Sized on first use and only ever grown, so repeated calls of the same shape allocate
+/// nothing. Pass one to the span-based <c>Forward</c> overloads to control where the memory lives; one workspace serves
+/// one call at a time (the tensor overloads keep a pool of their own, so concurrent calls are safe).
+/// </summary>
+public sealed class RecurrentWorkspace
+{
+    internal float[] Gates = [];
+    internal float[] Tiles = [];
+    internal float[] Cell = [];
+    internal float[] HiddenFull = [];
+    internal float[] Zeros = [];
+    internal float[] LayerA = [];
+    internal float[] LayerB = [];
+
+    /// <summary>The floats this workspace holds now.</summary>
+    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length;
+
+    internal void Ensure(in RecurrentSpec spec, int seqLen, int batch, int workers)
+    {
+        int panels = (spec.HiddenSize + PackedLayer.Unit - 1) / PackedLayer.Unit;
+        int paddedHidden = panels * PackedLayer.Unit;
+        int gateWidth = spec.Kind.GateCount() * PackedLayer.Unit;
+        long rows = (long)seqLen * batch;
+        int layerWidth = spec.NumDirections * spec.OutputSize;
+        Grow(ref Gates, rows * panels * gateWidth * spec.NumDirections);
+        Grow(ref Tiles, (long)workers * 4 * gateWidth);
+        Grow(ref Cell, (long)spec.NumDirections * batch * paddedHidden);
+        Grow(ref HiddenFull, spec.ProjSize > 0 ? (long)spec.NumDirections * batch * paddedHidden : 0);
+        if (Zeros.Length < batch * spec.OutputSize)
+        {
+            Zeros = new float[batch * spec.OutputSize];
+        }
+
+        Grow(ref LayerA, spec.NumLayers > 1 ? rows * layerWidth : 0);
+        Grow(ref LayerB, spec.NumLayers > 2 ? rows * layerWidth : 0);
+    }
+
+    private static void Grow(ref float[] buffer, long length)
+    {
+        if (length > Array.MaxLength)
+        {
+            throw new ArgumentException($"a forward pass of this size needs a buffer of {length} floats, more than a .NET array holds");
+        }
+
+        if (buffer.Length < length)
+        {
+            buffer = new float[length];
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FluentAssertions;
+using Recurrent.Kernels;
+using Recurrent.Kernels.Reference;
+using Recurrent.Tests.TestUtilities;
+using Xunit;
+
+namespace Recurrent.Tests.Kernels;
+
+/// <summary>The fused gate pass on a packed tile, every tier and every partial panel width, against the scalar reference.</summary>
+public sealed class FusedGatesTests
+{
+    private const int U = PackedLayer.Unit;
+    private const float Canary = -777f;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string tier in Tiers.All())
+        {
+            foreach (CellKind kind in Enum.GetValues<CellKind>())
+            {
+                data.Add(tier, kind.ToString());
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Apply_MatchesReference(string tier, string cell)
+    {
+        CellKind kind = Enum.Parse<CellKind>(cell);
+        var random = new Random(((int)kind * 10) + tier.Length);
+        int gates = kind.GateCount();
+        int width = gates * U;
+        for (int valid = 0; valid <= U; valid++)
+        {
+            for (int rows = 1; rows <= 4; rows++)
+            {
+                float[] tile = Tiers.Fill(random, rows * width, 40f);
+                int ldig = width + 3;
+                float[] ig = Tiers.Fill(random, rows * ldig, 40f);
+                float[] bhn = Tiers.Fill(random, U, 1f);
+                int ldc = U + 2, ldhp = U + 1, ldh = U + 4;
+                float[] c = Tiers.Fill(random, rows * ldc, 3f);
+                float[] hPrev = Tiers.Fill(random, rows * ldhp, 2f);
+                float[] h = new float[rows * ldh];
+                h.AsSpan().Fill(Canary);
+
+                // The reference's unpacked layout: hgates/igates (rows, gates*valid), states (rows, valid).
+                float[] hg = new float[rows * gates * valid], xg = new float[rows * gates * valid];
+                float[] cRef = new float[rows * valid], hRef = new float[rows * valid];
+                for (int r = 0; r < rows; r++)
+                {
+                    for (int g = 0; g < gates; g++)
+                    {
+                        for (int j = 0; j < valid; j++)
+                        {
+                            int at = (r * gates * valid) + (g * valid) + j;
+                            hg[at] = tile[(r * width) + (g * U) + j] + (kind == CellKind.Gru && g == 2 ? bhn[j] : 0f);
+                            xg[at] = ig[(r * ldig) + (g * U) + j];
+                        }
+                    }
+
+                    for (int j = 0; j < valid; j++)
+                    {
+                        cRef[(r * valid) + j] = c[(r * ldc) + j];
+                        hRef[(r * valid) + j] = hPrev[(r * ldhp) + j];
+                    }
+                }
+
+                switch (kind)
+                {
+                    case CellKind.Lstm:
+                        ReferenceKernels.Lstm(hg, xg, cRef, hRef, rows, valid);
+                        break;
+                    case CellKind.Gru:
+                        ReferenceKernels.Gru(hg, xg, hRef, rows, valid);
+                        break;
+                    default:
+                        ReferenceKernels.Rnn(hg, xg, hRef, rows, valid, kind == CellKind.RnnRelu);
+                        break;
+                }
+
+                Run(tier, kind, tile, rows, ig, ldig, bhn, c, ldc, hPrev, ldhp, h, ldh, valid);
+
+                for (int r = 0; r < rows; r++)
+                {
+                    string what = $"{tier} {kind} valid={valid} rows={rows} row {r}";
+                    TensorAssert.Close(hRef.AsSpan(r * valid, valid), h.AsSpan(r * ldh, valid), 1e-6f, what + " h'");
+                    h.AsSpan((r * ldh) + valid, ldh - valid).ToArray().Should().OnlyContain(x => x == Canary, what + ": nothing past the valid units");
+                    if (kind == CellKind.Lstm)
+                    {
+                        TensorAssert.Close(cRef.AsSpan(r * valid, valid), c.AsSpan(r * ldc, valid), 1e-6f, what + " c'");
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Run(string tier, CellKind kind, float[] tile, int rows, float[] ig, int ldig, float[] bhn, float[] c, int ldc, float[] hPrev, int ldhp, float[] h, int ldh, int valid)
+    {
+        ref float t = ref MemoryMarshal.GetArrayDataReference(tile);
+        ref float x = ref MemoryMarshal.GetArrayDataReference(ig);
+        ref float b = ref MemoryMarshal.GetArrayDataReference(bhn);
+        ref float cc = ref MemoryMarshal.GetArrayDataReference(c);
+        ref float hp = ref MemoryMarshal.GetArrayDataReference(hPrev);
+        ref float hh = ref MemoryMarshal.GetArrayDataReference(h);
+        switch (tier)
+        {
+            case "scalar":
+                FusedGates.ApplyScalar(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, 0, valid);
+                break;
+            case "128":
+                FusedGates.Apply<Simd128, Vector128<float>>(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                break;
+            case "256":
+                FusedGates.Apply<Simd256, Vector256<float>>(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                break;
+            default:
+                FusedGates.Apply<Simd512, Vector512<float>>(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                break;
+        }
+    }
+}
