@@ -14,9 +14,13 @@ public class LstmForwardBench
     [Params("1,100,128,256", "32,100,256,512")]
     public string Config { get; set; } = "1,100,128,256";
 
+    [Params(1, 2)]
+    public int Threads { get; set; } = 1;
+
     [GlobalSetup]
     public void Setup()
     {
+        Parallelism.NumThreads = Threads;
         int[] c = Array.ConvertAll(Config.Split(','), int.Parse);
         (int batch, int seq, int input, int hidden) = (c[0], c[1], c[2], c[3]);
         _lstm = new Lstm(input, hidden, seed: 0).Eval();

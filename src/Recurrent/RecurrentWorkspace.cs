@@ -18,6 +18,9 @@ public sealed class RecurrentWorkspace
     internal float[] Zeros = [];
     internal float[] LayerA = [];
     internal float[] LayerB = [];
+    internal LayerJob? Job;
+    internal SpinBarrier[] Barriers = [];
+    internal int BarrierWorkers;
 
     /// <summary>The floats this workspace holds now.</summary>
     public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length;
@@ -38,6 +41,16 @@ public sealed class RecurrentWorkspace
             Zeros = new float[batch * spec.OutputSize];
         }
 
+        if (BarrierWorkers != workers)
+        {
+            // One barrier per direction group: all workers together, or half each when directions run side by side.
+            Barriers = spec.NumDirections == 2 && workers >= 2
+                ? [new SpinBarrier(workers / 2), new SpinBarrier(workers - (workers / 2))]
+                : [new SpinBarrier(workers)];
+            BarrierWorkers = workers;
+        }
+
+        Job ??= new LayerJob();
         Grow(ref LayerA, spec.NumLayers > 1 ? rows * layerWidth : 0);
         Grow(ref LayerB, spec.NumLayers > 2 ? rows * layerWidth : 0);
     }

@@ -33,9 +33,16 @@ internal sealed record LayerWeights(float[] WeightIH, float[] WeightHH, float[]?
 /// fused tile by tile (<see cref="PanelKernels"/>, <see cref="FusedGates"/>). Rows may be time-major <c>(L, N, ·)</c> or
 /// batch-first <c>(N, L, ·)</c>: step t's rows are found by index arithmetic, and h_t is written straight into the
 /// output, where step t+1 reads it back as h_{t-1}. Dropout (training only) scales every layer's output but the last.
+/// Threads: a layer runs on up to <see cref="Parallelism.NumThreads"/> workers; each worker owns a range of 16-unit
+/// panels (all gates of its hidden units, so its share of W_hh stays in its own cache) and one barrier ends each step;
+/// bidirectional layers give each direction its own workers. A tile's sum is always computed whole by one worker, so
+/// the bits are the same at every thread count.
 /// </summary>
-internal static class LayerDriver
+internal static unsafe class LayerDriver
 {
+    /// <summary>Per-step work below this many multiply-adds runs on one thread: a barrier would cost more than it saves.</summary>
+    private const long MinParallelStepWork = 40_000;
+
     /// <summary>Runs the stack.</summary>
     /// <param name="spec">The layers.</param>
     /// <param name="layers">Packed weights, index <c>layer * D + direction</c>.</param>
@@ -67,172 +74,207 @@ internal static class LayerDriver
         Random? dropoutRandom,
         RecurrentWorkspace workspace)
     {
-        workspace.Ensure(spec, seqLen, batch, 1);
-        int d = spec.NumDirections;
+        int threads = ChooseThreads(spec, batch);
+        workspace.Ensure(spec, seqLen, batch, threads);
+        LayerJob job = workspace.Job!;
         int rows = seqLen * batch;
-        int layerWidth = d * spec.OutputSize;
-
-        ReadOnlySpan<float> layerInput = input;
-        for (int layer = 0; layer < spec.NumLayers; layer++)
+        int layerWidth = spec.NumDirections * spec.OutputSize;
+        fixed (float* pInput = input, pH0 = h0, pC0 = c0, pOutput = output, pHN = hN, pCN = cN)
+        fixed (float* pLayerA = workspace.LayerA, pLayerB = workspace.LayerB)
         {
-            bool last = layer == spec.NumLayers - 1;
-            Span<float> layerOutput = last ? output : (layer % 2 == 0 ? workspace.LayerA : workspace.LayerB).AsSpan(0, rows * layerWidth);
-            for (int direction = 0; direction < d; direction++)
+            float* layerInput = pInput;
+            for (int layer = 0; layer < spec.NumLayers; layer++)
             {
-                int index = (layer * d) + direction;
-                var job = new DirectionJob(spec, layers[index], direction, seqLen, batch, timeMajor, workspace, 0);
-                job.InputProjection(layerInput, spec.LayerInputSize(layer));
-                job.Run(
-                    h0.IsEmpty ? default : h0.Slice(index * batch * spec.OutputSize, batch * spec.OutputSize),
-                    c0.IsEmpty ? default : c0.Slice(index * batch * spec.HiddenSize, batch * spec.HiddenSize),
-                    layerOutput,
-                    hN.Slice(index * batch * spec.OutputSize, batch * spec.OutputSize),
-                    spec.Kind == CellKind.Lstm ? cN.Slice(index * batch * spec.HiddenSize, batch * spec.HiddenSize) : default);
+                bool last = layer == spec.NumLayers - 1;
+                float* layerOutput = last ? pOutput : (layer % 2 == 0 ? pLayerA : pLayerB);
+                job.Set(spec, layers, layer, seqLen, batch, timeMajor, layerInput, layerOutput, pH0, pC0, pHN, pCN, workspace);
+                if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
+                {
+                    job.Execute(0, 1);
+                }
+
+                if (!last && dropoutRandom is not null && dropout > 0f)
+                {
+                    Dropout.Apply(new Span<float>(layerOutput, rows * layerWidth), dropout, dropoutRandom);
+                }
+
+                layerInput = layerOutput;
             }
 
-            if (!last && dropoutRandom is not null && dropout > 0f)
-            {
-                Dropout.Apply(layerOutput, dropout, dropoutRandom);
-            }
-
-            layerInput = layerOutput;
+            job.Clear();
         }
     }
 
-    /// <summary>One direction of one layer: its slice of the workspace and the row arithmetic of the layout.</summary>
-    private readonly ref struct DirectionJob
+    private static int ChooseThreads(in RecurrentSpec spec, int batch)
     {
-        private readonly RecurrentSpec _spec;
-        private readonly PackedLayer _w;
-        private readonly int _direction;
-        private readonly int _seqLen;
-        private readonly int _batch;
-        private readonly bool _timeMajor;
-        private readonly Span<float> _gates;
-        private readonly Span<float> _tile;
-        private readonly Span<float> _cell;
-        private readonly Span<float> _hiddenFull;
-        private readonly ReadOnlySpan<float> _zeros;
-
-        public DirectionJob(in RecurrentSpec spec, PackedLayer w, int direction, int seqLen, int batch, bool timeMajor, RecurrentWorkspace ws, int worker)
+        int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+        long stepWork = (long)Math.Max(batch, 1) * spec.GateSize * spec.OutputSize * spec.NumDirections;
+        if (threads <= 1 || stepWork < MinParallelStepWork)
         {
-            _spec = spec;
-            _w = w;
-            _direction = direction;
-            _seqLen = seqLen;
-            _batch = batch;
-            _timeMajor = timeMajor;
-            int rows = seqLen * batch;
-            int paddedHidden = w.Panels * PackedLayer.Unit;
-            _gates = ws.Gates.AsSpan(direction * rows * w.PackedGateSize, rows * w.PackedGateSize);
-            _tile = ws.Tiles.AsSpan(worker * 4 * w.PanelWidth, 4 * w.PanelWidth);
-            _cell = ws.Cell.AsSpan(direction * batch * paddedHidden, batch * paddedHidden);
-            _hiddenFull = spec.ProjSize > 0 ? ws.HiddenFull.AsSpan(direction * batch * paddedHidden, batch * paddedHidden) : default;
-            _zeros = ws.Zeros.AsSpan(0, batch * spec.OutputSize);
+            return 1;
         }
 
-        /// <summary>The first row of step t and the distance between its batch rows, in rows.</summary>
-        private int RowBase(int t) => _timeMajor ? t * _batch : t;
+        // No more workers per direction than panels of hidden units to share out.
+        int panels = (spec.HiddenSize + PackedLayer.Unit - 1) / PackedLayer.Unit;
+        return Math.Min(threads, panels * spec.NumDirections);
+    }
+}
 
-        private int RowStride => _timeMajor ? 1 : _seqLen;
+/// <summary>One layer (both directions) as a parallel job; lives in the workspace and is re-aimed per layer, so calls allocate nothing.</summary>
+internal sealed unsafe class LayerJob : IParallelJob
+{
+    private RecurrentSpec _spec;
+    private PackedLayer[] _layers = [];
+    private int _layer;
+    private int _seqLen;
+    private int _batch;
+    private bool _timeMajor;
+    private float* _input;
+    private float* _output;
+    private float* _h0;
+    private float* _c0;
+    private float* _hN;
+    private float* _cN;
+    private RecurrentWorkspace? _ws;
 
-        /// <summary><c>gates[row] = x[row]·W_ihᵀ + (b_ih + b_hh)</c> for every row of the layer input, in packed column order.</summary>
-        public void InputProjection(ReadOnlySpan<float> x, int inputSize)
+    public void Set(in RecurrentSpec spec, PackedLayer[] layers, int layer, int seqLen, int batch, bool timeMajor, float* input, float* output, float* h0, float* c0, float* hN, float* cN, RecurrentWorkspace ws)
+    {
+        _spec = spec;
+        _layers = layers;
+        _layer = layer;
+        _seqLen = seqLen;
+        _batch = batch;
+        _timeMajor = timeMajor;
+        _input = input;
+        _output = output;
+        _h0 = h0;
+        _c0 = c0;
+        _hN = hN;
+        _cN = cN;
+        _ws = ws;
+    }
+
+    /// <summary>Drops the pointers once the caller's memory is unpinned.</summary>
+    public void Clear()
+    {
+        _input = _output = _h0 = _c0 = _hN = _cN = null;
+        _layers = [];
+    }
+
+    public void Execute(int worker, int workers)
+    {
+        RecurrentWorkspace ws = _ws!;
+        if (_spec.NumDirections == 2 && workers >= 2)
         {
-            int rows = _seqLen * _batch;
-            int gp = _w.PackedGateSize;
-            int pw = _w.PanelWidth;
-            ref float a = ref MemoryMarshal.GetReference(x);
-            ref float g = ref MemoryMarshal.GetReference(_gates);
-            ref float wih = ref MemoryMarshal.GetArrayDataReference(_w.WeightIH);
-            for (int p = 0; p < _w.Panels; p++)
-            {
-                ref float panel = ref Unsafe.Add(ref wih, p * inputSize * pw);
-                for (int r0 = 0; r0 < rows; r0 += 4)
-                {
-                    int mr = Math.Min(4, rows - r0);
-                    PanelKernels.Multiply(ref Unsafe.Add(ref a, r0 * inputSize), inputSize, mr, ref panel, inputSize, pw, ref Unsafe.Add(ref g, (r0 * gp) + (p * pw)), gp);
-                }
-            }
+            int firstGroup = workers / 2;
+            bool reverse = worker >= firstGroup;
+            RunDirection(reverse ? 1 : 0, reverse ? worker - firstGroup : worker, reverse ? workers - firstGroup : firstGroup, ws.Barriers[reverse ? 1 : 0], worker);
+            return;
+        }
 
-            ReadOnlySpan<float> bias = _w.Bias;
+        for (int direction = 0; direction < _spec.NumDirections; direction++)
+        {
+            RunDirection(direction, worker, workers, ws.Barriers[0], worker);
+        }
+    }
+
+    private static (int Start, int End) Share(int count, int rank, int size) => ((count * rank) / size, (count * (rank + 1)) / size);
+
+    private void RunDirection(int direction, int rank, int size, SpinBarrier barrier, int slot)
+    {
+        RecurrentSpec spec = _spec;
+        RecurrentWorkspace ws = _ws!;
+        int index = (_layer * spec.NumDirections) + direction;
+        PackedLayer w = _layers[index];
+        int batch = _batch;
+        int rows = _seqLen * batch;
+        int hOut = spec.OutputSize;
+        int hidden = spec.HiddenSize;
+        int paddedHidden = w.Panels * PackedLayer.Unit;
+        int gp = w.PackedGateSize;
+        int pw = w.PanelWidth;
+        int layerWidth = spec.NumDirections * hOut;
+        int inputSize = spec.LayerInputSize(_layer);
+        int rowStride = _timeMajor ? 1 : _seqLen;
+        nint ldh = rowStride * layerWidth;
+        nint ldig = rowStride * gp;
+
+        ref float gates = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Gates), direction * rows * gp);
+        ref float tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * 4 * pw);
+        ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * batch * paddedHidden);
+        ref float hiddenFull = ref spec.ProjSize > 0
+            ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.HiddenFull), direction * batch * paddedHidden)
+            : ref cell;
+        (int p0, int p1) = Share(w.Panels, rank, size);
+
+        // The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).
+        ref float x = ref Unsafe.AsRef<float>(_input);
+        ref float wih = ref MemoryMarshal.GetArrayDataReference(w.WeightIH);
+        for (int p = p0; p < p1; p++)
+        {
+            ref float panel = ref Unsafe.Add(ref wih, p * inputSize * pw);
+            for (int r0 = 0; r0 < rows; r0 += 4)
+            {
+                int mr = Math.Min(4, rows - r0);
+                PanelKernels.Multiply(ref Unsafe.Add(ref x, r0 * inputSize), inputSize, mr, ref panel, inputSize, pw, ref Unsafe.Add(ref gates, (r0 * gp) + (p * pw)), gp);
+            }
+        }
+
+        if (p1 > p0)
+        {
+            ReadOnlySpan<float> bias = w.Bias.AsSpan(p0 * pw, (p1 - p0) * pw);
             for (int r = 0; r < rows; r++)
             {
-                Span<float> row = _gates.Slice(r * gp, gp);
+                Span<float> row = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref gates, (r * gp) + (p0 * pw)), bias.Length);
                 TensorPrimitives.Add(row, bias, row);
             }
         }
 
-        /// <summary>The time loop: h_t goes into <paramref name="output"/>; the final h and c into <paramref name="hN"/>, <paramref name="cN"/>.</summary>
-        public void Run(ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN)
+        if (rank == 0)
         {
-            int hOut = _spec.OutputSize;
-            int hidden = _spec.HiddenSize;
-            int paddedHidden = _w.Panels * PackedLayer.Unit;
-            int layerWidth = _spec.NumDirections * hOut;
-            int rowStride = RowStride;
-            nint ldh = rowStride * layerWidth;
-            nint ldig = rowStride * _w.PackedGateSize;
-
-            _cell.Clear();
-            if (!c0.IsEmpty)
+            MemoryMarshal.CreateSpan(ref cell, batch * paddedHidden).Clear();
+            if (_c0 is not null)
             {
-                for (int b = 0; b < _batch; b++)
+                for (int b = 0; b < batch; b++)
                 {
-                    c0.Slice(b * hidden, hidden).CopyTo(_cell.Slice(b * paddedHidden, hidden));
+                    new ReadOnlySpan<float>(_c0 + (((index * batch) + b) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden));
                 }
             }
 
-            if (_spec.ProjSize > 0)
+            if (spec.ProjSize > 0)
             {
-                _hiddenFull.Clear();
-            }
-
-            ref float outBase = ref MemoryMarshal.GetReference(output);
-            ref float hPrev = ref MemoryMarshal.GetReference(h0.IsEmpty ? _zeros : h0);
-            nint ldhp = hOut;
-            for (int step = 0; step < _seqLen; step++)
-            {
-                int t = _direction == 0 ? step : _seqLen - 1 - step;
-                ref float dst = ref Unsafe.Add(ref outBase, (RowBase(t) * layerWidth) + (_direction * hOut));
-                ref float ig = ref Unsafe.Add(ref MemoryMarshal.GetReference(_gates), RowBase(t) * _w.PackedGateSize);
-                Step(ref hPrev, ldhp, ref ig, ldig, ref dst, ldh);
-                hPrev = ref dst;
-                ldhp = ldh;
-            }
-
-            for (int b = 0; b < _batch; b++)
-            {
-                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hPrev, b * ldhp), hOut).CopyTo(hN.Slice(b * hOut, hOut));
-                if (_spec.Kind == CellKind.Lstm)
-                {
-                    _cell.Slice(b * paddedHidden, hidden).CopyTo(cN.Slice(b * hidden, hidden));
-                }
+                MemoryMarshal.CreateSpan(ref hiddenFull, batch * paddedHidden).Clear();
             }
         }
 
-        private void Step(ref float hPrev, nint ldhp, ref float ig, nint ldig, ref float dst, nint ldh)
+        barrier.SignalAndWait();
+
+        ref float hPrev = ref _h0 is null
+            ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros)
+            : ref Unsafe.AsRef<float>(_h0 + (index * batch * hOut));
+        nint ldhp = hOut;
+        ref float outBase = ref Unsafe.AsRef<float>(_output);
+        bool project = spec.ProjSize > 0;
+        ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH);
+        ref float bhn = ref w.BiasHN is null ? ref tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
+        (int q0, int q1) = project ? Share(w.ProjPanels, rank, size) : (0, 0);
+        for (int step = 0; step < _seqLen; step++)
         {
-            PackedLayer w = _w;
-            int pw = w.PanelWidth;
-            int k = w.HiddenIn;
-            int paddedHidden = w.Panels * PackedLayer.Unit;
-            bool project = _spec.ProjSize > 0;
-            ref float target = ref project ? ref MemoryMarshal.GetReference(_hiddenFull) : ref dst;
+            int t = direction == 0 ? step : _seqLen - 1 - step;
+            int rowBase = _timeMajor ? t * batch : t;
+            ref float dst = ref Unsafe.Add(ref outBase, (rowBase * layerWidth) + (direction * hOut));
+            ref float ig = ref Unsafe.Add(ref gates, rowBase * gp);
+            ref float target = ref project ? ref hiddenFull : ref dst;
             nint ldt = project ? paddedHidden : ldh;
-            ref float tile = ref MemoryMarshal.GetReference(_tile);
-            ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH);
-            ref float cell = ref MemoryMarshal.GetReference(_cell);
-            ref float bhn = ref w.BiasHN is null ? ref tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
-            for (int p = 0; p < w.Panels; p++)
+            for (int p = p0; p < p1; p++)
             {
-                ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
-                int valid = Math.Min(PackedLayer.Unit, w.Hidden - (p * PackedLayer.Unit));
+                ref float panel = ref Unsafe.Add(ref whh, p * w.HiddenIn * pw);
                 int unit0 = p * PackedLayer.Unit;
-                for (int r0 = 0; r0 < _batch; r0 += 4)
+                int valid = Math.Min(PackedLayer.Unit, hidden - unit0);
+                for (int r0 = 0; r0 < batch; r0 += 4)
                 {
-                    int mr = Math.Min(4, _batch - r0);
-                    PanelKernels.Multiply(ref Unsafe.Add(ref hPrev, r0 * ldhp), ldhp, mr, ref panel, k, pw, ref tile, pw);
+                    int mr = Math.Min(4, batch - r0);
+                    PanelKernels.Multiply(ref Unsafe.Add(ref hPrev, r0 * ldhp), ldhp, mr, ref panel, w.HiddenIn, pw, ref tile, pw);
                     FusedGates.Apply(
                         w.Kind,
                         ref tile,
@@ -250,33 +292,46 @@ internal static class LayerDriver
                 }
             }
 
+            barrier.SignalAndWait();
             if (project)
             {
-                Project(ref dst, ldh);
+                Project(w, ref hiddenFull, paddedHidden, ref dst, ldh, ref tile, q0, q1);
+                barrier.SignalAndWait();
             }
+
+            hPrev = ref dst;
+            ldhp = ldh;
         }
 
-        /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c>, written to the output rows.</summary>
-        private void Project(ref float dst, nint ldh)
+        if (rank == 0)
         {
-            PackedLayer w = _w;
-            int paddedHidden = w.Panels * PackedLayer.Unit;
-            ref float tile = ref MemoryMarshal.GetReference(_tile);
-            ref float hFull = ref MemoryMarshal.GetReference(_hiddenFull);
-            ref float whr = ref MemoryMarshal.GetArrayDataReference(w.WeightHR!);
-            for (int p = 0; p < w.ProjPanels; p++)
+            for (int b = 0; b < batch; b++)
             {
-                int valid = Math.Min(PackedLayer.Unit, w.ProjSize - (p * PackedLayer.Unit));
-                for (int r0 = 0; r0 < _batch; r0 += 4)
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hPrev, b * ldhp), hOut).CopyTo(new Span<float>(_hN + (((index * batch) + b) * hOut), hOut));
+                if (spec.Kind == CellKind.Lstm)
                 {
-                    int mr = Math.Min(4, _batch - r0);
-                    PanelKernels.Multiply(
-                        ref Unsafe.Add(ref hFull, r0 * paddedHidden), paddedHidden, mr, ref Unsafe.Add(ref whr, p * w.Hidden * PackedLayer.Unit), w.Hidden, PackedLayer.Unit, ref tile, PackedLayer.Unit);
-                    for (int r = 0; r < mr; r++)
-                    {
-                        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref tile, r * PackedLayer.Unit), valid)
-                            .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, ((r0 + r) * ldh) + (p * PackedLayer.Unit)), valid));
-                    }
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden).CopyTo(new Span<float>(_cN + (((index * batch) + b) * hidden), hidden));
+                }
+            }
+        }
+    }
+
+    /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for projection panels [q0, q1), written to the output rows.</summary>
+    private void Project(PackedLayer w, ref float hiddenFull, int paddedHidden, ref float dst, nint ldh, ref float tile, int q0, int q1)
+    {
+        const int U = PackedLayer.Unit;
+        ref float whr = ref MemoryMarshal.GetArrayDataReference(w.WeightHR!);
+        for (int p = q0; p < q1; p++)
+        {
+            int valid = Math.Min(U, w.ProjSize - (p * U));
+            for (int r0 = 0; r0 < _batch; r0 += 4)
+            {
+                int mr = Math.Min(4, _batch - r0);
+                PanelKernels.Multiply(ref Unsafe.Add(ref hiddenFull, r0 * paddedHidden), paddedHidden, mr, ref Unsafe.Add(ref whr, p * w.Hidden * U), w.Hidden, U, ref tile, U);
+                for (int r = 0; r < mr; r++)
+                {
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref tile, r * U), valid)
+                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, ((r0 + r) * ldh) + (p * U)), valid));
                 }
             }
         }

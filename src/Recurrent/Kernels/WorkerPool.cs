@@ -1,0 +1,150 @@
+using System;
+using System.Threading;
+
+namespace Recurrent.Kernels;
+
+/// <summary>A unit of parallel work: <see cref="Execute"/> runs once on each of <c>workers</c> threads, worker 0 being the caller.</summary>
+internal interface IParallelJob
+{
+    public void Execute(int worker, int workers);
+}
+
+/// <summary>
+/// Persistent worker threads for the layer driver. Idle workers spin briefly, then block (ManualResetEventSlim), so a
+/// burst of forward calls pays no thread wake-up while an idle process burns no CPU. One job runs at a time; a caller
+/// that finds the pool busy runs single-threaded instead of waiting (<see cref="TryRun"/>).
+/// </summary>
+internal sealed class WorkerPool
+{
+    private static readonly Lazy<WorkerPool> s_shared = new(() => new WorkerPool(Environment.ProcessorCount - 1));
+
+    private readonly ManualResetEventSlim[] _start;
+    private readonly object _gate = new();
+    private IParallelJob? _job;
+    private int _workers;
+    private int _remaining;
+    private Exception? _failure;
+
+    private WorkerPool(int threads)
+    {
+        _start = new ManualResetEventSlim[Math.Max(0, threads)];
+        for (int i = 0; i < _start.Length; i++)
+        {
+            _start[i] = new ManualResetEventSlim(false, spinCount: 2000);
+            int worker = i + 1;
+            var thread = new Thread(() => Loop(worker)) { IsBackground = true, Name = "Recurrent worker " + worker };
+            thread.Start();
+        }
+    }
+
+    public static WorkerPool Shared => s_shared.Value;
+
+    /// <summary>The most workers a job can have: the caller plus the pool's threads.</summary>
+    public int MaxWorkers => _start.Length + 1;
+
+    /// <summary>Runs <paramref name="job"/> on <paramref name="workers"/> threads, or returns false at once if the pool is busy.</summary>
+    public bool TryRun(IParallelJob job, int workers)
+    {
+        if (!Monitor.TryEnter(_gate))
+        {
+            return false;
+        }
+
+        try
+        {
+            workers = Math.Min(workers, MaxWorkers);
+            _job = job;
+            _workers = workers;
+            _failure = null;
+            Volatile.Write(ref _remaining, workers - 1);
+            for (int i = 1; i < workers; i++)
+            {
+                _start[i - 1].Set();
+            }
+
+            try
+            {
+                job.Execute(0, workers);
+            }
+            finally
+            {
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref _remaining) > 0)
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+
+                _job = null;
+            }
+
+            if (_failure is not null)
+            {
+                throw new AggregateException("a worker thread failed", _failure);
+            }
+
+            return true;
+        }
+        finally
+        {
+            Monitor.Exit(_gate);
+        }
+    }
+
+    private void Loop(int worker)
+    {
+        ManualResetEventSlim start = _start[worker - 1];
+        while (true)
+        {
+            start.Wait();
+            start.Reset();
+            try
+            {
+                _job!.Execute(worker, _workers);
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _remaining);
+            }
+        }
+    }
+}
+
+/// <summary>A sense-reversing spin barrier for the steps of one direction (microseconds apart: never blocks).</summary>
+internal sealed class SpinBarrier
+{
+    private readonly int _participants;
+    private int _count;
+    private int _generation;
+
+    public SpinBarrier(int participants)
+    {
+        _participants = participants;
+        _count = participants;
+    }
+
+    public void SignalAndWait()
+    {
+        if (_participants == 1)
+        {
+            return;
+        }
+
+        int generation = Volatile.Read(ref _generation);
+        if (Interlocked.Decrement(ref _count) == 0)
+        {
+            Volatile.Write(ref _count, _participants);
+            Interlocked.Increment(ref _generation);
+            return;
+        }
+
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _generation) == generation)
+        {
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+}
