@@ -1,3 +1,4 @@
+using System;
 using System.Numerics.Tensors;
 using Recurrent.Kernels;
 
@@ -37,4 +38,20 @@ public sealed class Gru : RnnBase
         (Tensor<float> output, Tensor<float> hN, _) = ForwardCore(input, h0, null);
         return new RnnOutput(output, hN);
     }
+
+    /// <summary>
+    /// The allocation-free forward: reads <paramref name="input"/> laid out as <paramref name="shape"/> says and writes
+    /// into the caller's memory. With a reused <paramref name="workspace"/> (or the module's pool) a call of a shape seen
+    /// before allocates nothing. <paramref name="h0"/> and <paramref name="hN"/> may be the same memory, so a stream
+    /// processed chunk by chunk carries its state in place and equals one whole call.
+    /// </summary>
+    /// <param name="input">Row-major input, <c>(L, N, H_in)</c>, <c>(N, L, H_in)</c> or <c>(L, H_in)</c> per <paramref name="shape"/>.</param>
+    /// <param name="shape">The input's shape and layout.</param>
+    /// <param name="h0"><c>(D*num_layers, N, H_out)</c>, or empty for zeros.</param>
+    /// <param name="output">Receives <c>(L, N, D*H_out)</c> in the input's layout.</param>
+    /// <param name="hN">Receives <c>(D*num_layers, N, H_out)</c>.</param>
+    /// <param name="workspace">Scratch memory to reuse; <see langword="null"/> uses the module's pool.</param>
+    /// <exception cref="System.ArgumentException">A length does not match <paramref name="shape"/>, or <paramref name="output"/> overlaps a source.</exception>
+    public void Forward(ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, Span<float> output, Span<float> hN, RecurrentWorkspace? workspace = null) =>
+        ForwardCore(input, shape, h0, default, output, hN, default, workspace);
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Numerics.Tensors;
 using Recurrent.Kernels;
 
@@ -25,4 +26,17 @@ public sealed class GruCell : RnnCellBase
     /// <returns>h', shaped like <paramref name="h"/>.</returns>
     /// <exception cref="System.ArgumentException">A shape does not fit the cell, in PyTorch's words.</exception>
     public Tensor<float> Forward(Tensor<float> input, Tensor<float>? h = null) => ForwardCore(input, h, null).H;
+
+    /// <summary>
+    /// The allocation-free step for streaming: <paramref name="hNew"/> may be the same memory as <paramref name="h"/>,
+    /// so a loop advances its state in place without allocating.
+    /// </summary>
+    /// <param name="input"><c>(N, input_size)</c>, row-major.</param>
+    /// <param name="batch">N.</param>
+    /// <param name="h"><c>(N, hidden_size)</c>, or empty for zeros.</param>
+    /// <param name="hNew">Receives h'.</param>
+    /// <param name="workspace">Scratch memory to reuse; <see langword="null"/> uses the module's pool.</param>
+    /// <exception cref="ArgumentException">A length does not match <paramref name="batch"/> and the cell's sizes.</exception>
+    public void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, Span<float> hNew, RecurrentWorkspace? workspace = null) =>
+        ForwardCore(input, batch, h, default, hNew, default, workspace);
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Numerics.Tensors;
 using Recurrent.Kernels;
 
@@ -30,4 +31,19 @@ public sealed class LstmCell : RnnCellBase
         (Tensor<float> hNew, Tensor<float>? cNew) = ForwardCore(input, h, c);
         return new LstmCellOutput(hNew, cNew!);
     }
+
+    /// <summary>
+    /// The allocation-free step for streaming: <paramref name="hNew"/> and <paramref name="cNew"/> may be the same memory
+    /// as <paramref name="h"/> and <paramref name="c"/>, so a loop advances its state in place without allocating.
+    /// </summary>
+    /// <param name="input"><c>(N, input_size)</c>, row-major.</param>
+    /// <param name="batch">N.</param>
+    /// <param name="h"><c>(N, hidden_size)</c>, or empty for zeros.</param>
+    /// <param name="c"><c>(N, hidden_size)</c>, or empty for zeros.</param>
+    /// <param name="hNew">Receives h'.</param>
+    /// <param name="cNew">Receives c'.</param>
+    /// <param name="workspace">Scratch memory to reuse; <see langword="null"/> uses the module's pool.</param>
+    /// <exception cref="ArgumentException">A length does not match <paramref name="batch"/> and the cell's sizes.</exception>
+    public void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace = null) =>
+        ForwardCore(input, batch, h, c, hNew, cNew, workspace);
 }

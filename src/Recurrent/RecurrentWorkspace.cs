@@ -18,6 +18,7 @@ public sealed class RecurrentWorkspace
     internal float[] Zeros = [];
     internal float[] LayerA = [];
     internal float[] LayerB = [];
+    internal float[] StateCopy = [];
     internal LayerJob? Job;
     internal SpinBarrier[] Barriers = [];
     internal int BarrierWorkers;
@@ -53,6 +54,14 @@ public sealed class RecurrentWorkspace
         Job ??= new LayerJob();
         Grow(ref LayerA, spec.NumLayers > 1 ? rows * layerWidth : 0);
         Grow(ref LayerB, spec.NumLayers > 2 ? rows * layerWidth : 0);
+    }
+
+    /// <summary>A copy of a cell's h when the caller passes the same memory for h and h' (a step reads all of h while writing h').</summary>
+    internal ReadOnlySpan<float> CopyState(ReadOnlySpan<float> state)
+    {
+        Grow(ref StateCopy, state.Length);
+        state.CopyTo(StateCopy);
+        return StateCopy.AsSpan(0, state.Length);
     }
 
     private static void Grow(ref float[] buffer, long length)

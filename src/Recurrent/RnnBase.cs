@@ -214,34 +214,88 @@ public abstract class RnnBase : Module
 
         shape.CheckSeqLen();
 
-        ReadOnlySpan<float> source = TensorData.Read(input);
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
         var output = new float[outShape.ElementCount];
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-
-        RecurrentWorkspace workspace = _workspaces.Rent();
-        LayerDriver.Forward(
-            _spec,
-            _packed,
-            source,
-            shape.SeqLen,
-            shape.Batch,
-            shape.Unbatched || !shape.BatchFirst,
+        ForwardCore(
+            TensorData.Read(input),
+            shape,
             h0 is null ? default : TensorData.Read(h0),
             c0 is null ? default : TensorData.Read(c0),
             output,
             hN,
             cN,
-            Dropout,
-            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null,
-            workspace);
-        _workspaces.Return(workspace);
+            null);
 
         return (
             Tensor.Create(output, outShape.ToLengths()),
             Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
             lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
+    }
+
+    /// <summary>
+    /// The allocation-free path shared by the span overloads: checks every length against <paramref name="shape"/>, then
+    /// runs the driver on the caller's memory with a pooled or caller-provided workspace.
+    /// </summary>
+    private protected void ForwardCore(
+        ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace)
+    {
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        if (shape.SeqLen < 0 || shape.Batch < 0 || shape.Features < 0 || (shape.Unbatched && shape.Batch != 1))
+        {
+            ThrowHelper.Argument($"shape {shape} is not a sequence batch: lengths must be zero or greater, and an unbatched shape has batch 1", nameof(shape));
+        }
+
+        shape.CheckFeatures(InputSize);
+        shape.CheckSeqLen();
+        int numStates = NumLayers * _spec.NumDirections;
+        int hOut = _spec.OutputSize;
+        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
+        SpanChecks.Sequence(input, shape, "H_in", nameof(input));
+        SpanChecks.Sequence(output, outShape, "D*H_out", nameof(output));
+        SpanChecks.State(hN, shape, numStates, hOut, nameof(hN));
+        if (lstm)
+        {
+            SpanChecks.State(cN, shape, numStates, HiddenSize, nameof(cN));
+        }
+
+        if (!h0.IsEmpty)
+        {
+            SpanChecks.State(h0, shape, numStates, hOut, nameof(h0));
+        }
+
+        if (!c0.IsEmpty)
+        {
+            SpanChecks.State(c0, shape, numStates, HiddenSize, nameof(c0));
+        }
+
+        SpanChecks.NoOverlap(output, input, nameof(output), nameof(input));
+        SpanChecks.NoOverlap(output, h0, nameof(output), nameof(h0));
+        SpanChecks.NoOverlap(output, hN, nameof(output), nameof(hN));
+        SpanChecks.NoOverlap(output, c0, nameof(output), nameof(c0));
+        SpanChecks.NoOverlap(output, cN, nameof(output), nameof(cN));
+
+        RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
+        LayerDriver.Forward(
+            _spec,
+            _packed,
+            input,
+            shape.SeqLen,
+            shape.Batch,
+            shape.Unbatched || !shape.BatchFirst,
+            h0,
+            c0,
+            output,
+            hN,
+            lstm ? cN : default,
+            Dropout,
+            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null,
+            ws);
+        if (workspace is null)
+        {
+            _workspaces.Return(ws);
+        }
     }
 
     private Random NextDropoutRandom()

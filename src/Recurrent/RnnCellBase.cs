@@ -138,26 +138,59 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
-        RecurrentWorkspace workspace = _workspaces.Rent();
-        LayerDriver.Forward(
-            _spec,
-            _packed,
+        ForwardCore(
             TensorData.Read(input),
-            1,
             batch,
-            true,
             h is null ? default : TensorData.Read(h),
             c is null ? default : TensorData.Read(c),
             hNew,
-            hNew,
             cNew,
-            0f,
-            null,
-            workspace);
-        _workspaces.Return(workspace);
+            null);
 
         nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
         return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);
+    }
+
+    /// <summary>The allocation-free step shared by the span overloads: checks lengths, then one step of the layer driver.</summary>
+    private protected void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
+    {
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        if (batch < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(batch), batch, "batch must be zero or greater");
+        }
+
+        SpanChecks.Rows(input, batch, InputSize, "H_in", nameof(input));
+        SpanChecks.Rows(hNew, batch, HiddenSize, "H", nameof(hNew));
+        if (!h.IsEmpty)
+        {
+            SpanChecks.Rows(h, batch, HiddenSize, "H", nameof(h));
+        }
+
+        if (lstm)
+        {
+            SpanChecks.Rows(cNew, batch, HiddenSize, "H", nameof(cNew));
+            if (!c.IsEmpty)
+            {
+                SpanChecks.Rows(c, batch, HiddenSize, "H", nameof(c));
+            }
+
+            SpanChecks.NoOverlap(hNew, cNew, nameof(hNew), nameof(cNew));
+            SpanChecks.NoOverlap(hNew, c, nameof(hNew), nameof(c));
+        }
+
+        SpanChecks.NoOverlap(hNew, input, nameof(hNew), nameof(input));
+        RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
+        if (!h.IsEmpty && hNew.Overlaps(h))
+        {
+            h = ws.CopyState(h);
+        }
+
+        LayerDriver.Forward(_spec, _packed, input, 1, batch, true, h, lstm ? c : default, hNew, hNew, lstm ? cNew : default, 0f, null, ws);
+        if (workspace is null)
+        {
+            _workspaces.Return(ws);
+        }
     }
 
     private void CheckStateRank(Tensor<float>? state, int inputRank, string label, string paramName)

@@ -24,6 +24,7 @@ internal sealed class WorkerPool
     private int _workers;
     private int _remaining;
     private Exception? _failure;
+    private long _parallelRuns;
 
     private WorkerPool(int threads)
     {
@@ -39,6 +40,9 @@ internal sealed class WorkerPool
 
     public static WorkerPool Shared => s_shared.Value;
 
+    /// <summary>How many jobs have run on more than one thread (tests check that the parallel path was taken).</summary>
+    public long ParallelRuns => Interlocked.Read(ref _parallelRuns);
+
     /// <summary>The most workers a job can have: the caller plus the pool's threads.</summary>
     public int MaxWorkers => _start.Length + 1;
 
@@ -53,6 +57,7 @@ internal sealed class WorkerPool
         try
         {
             workers = Math.Min(workers, MaxWorkers);
+            Interlocked.Increment(ref _parallelRuns);
             _job = job;
             _workers = workers;
             _failure = null;

@@ -1,0 +1,143 @@
+using System;
+using System.Linq;
+using System.Numerics.Tensors;
+using FluentAssertions;
+using Recurrent.Tests.TestUtilities;
+using Xunit;
+
+namespace Recurrent.Tests.Api;
+
+[Collection(nameof(Properties.ThreadSettings))]
+public sealed class SpanApiTests
+{
+    [Fact]
+    public void Lstm_SpanForward_EqualsTensorForward()
+    {
+        var lstm = new Lstm(6, 20, numLayers: 2, batchFirst: true, bidirectional: true, projSize: 7, seed: 1);
+        const int batch = 3, seq = 5;
+        float[] x = T.Values(T.Random(2, 1f, batch, seq, 6));
+        float[] h0 = T.Values(T.Random(3, 1f, 4, batch, 7));
+        float[] c0 = T.Values(T.Random(4, 1f, 4, batch, 20));
+        LstmOutput expected = lstm.Forward(Tensor.Create(x, [batch, seq, 6]), Tensor.Create(h0, [4, batch, 7]), Tensor.Create(c0, [4, batch, 20]));
+
+        float[] output = new float[batch * seq * 14], hN = new float[4 * batch * 7], cN = new float[4 * batch * 20];
+        lstm.Forward(x, new SequenceShape(seq, batch, 6, BatchFirst: true), h0, c0, output, hN, cN, new RecurrentWorkspace());
+
+        output.Should().Equal(T.Values(expected.Output));
+        hN.Should().Equal(T.Values(expected.HN));
+        cN.Should().Equal(T.Values(expected.CN));
+    }
+
+    [Fact]
+    public void Gru_StreamedInChunks_WithStateInPlace_EqualsOneCall()
+    {
+        var gru = new Gru(4, 24, numLayers: 2, seed: 5);
+        const int batch = 2, seq = 9;
+        float[] x = T.Values(T.Random(6, 1f, seq, batch, 4));
+        RnnOutput whole = gru.Forward(Tensor.Create(x, [seq, batch, 4]));
+
+        float[] state = new float[2 * batch * 24];
+        float[] streamed = new float[seq * batch * 24];
+        var workspace = new RecurrentWorkspace();
+        int t = 0;
+        foreach (int chunk in new[] { 1, 3, 1, 4 })
+        {
+            gru.Forward(
+                x.AsSpan(t * batch * 4, chunk * batch * 4), new SequenceShape(chunk, batch, 4), state, streamed.AsSpan(t * batch * 24, chunk * batch * 24), state, workspace);
+            t += chunk;
+        }
+
+        streamed.Should().Equal(T.Values(whole.Output));
+        state.Should().Equal(T.Values(whole.HN));
+    }
+
+    [Fact]
+    public void LstmCell_StepLoopInPlace_EqualsLayer()
+    {
+        var layer = new Lstm(5, 40, seed: 7);
+        var cell = new LstmCell(5, 40, seed: 8);
+        cell.LoadStateDict(layer.StateDict().ToDictionary(p => p.Key[..^"_l0".Length], p => p.Value));
+        const int batch = 3, seq = 6;
+        float[] x = T.Values(T.Random(9, 1f, seq, batch, 5));
+        LstmOutput whole = layer.Forward(Tensor.Create(x, [seq, batch, 5]));
+
+        float[] h = new float[batch * 40], c = new float[batch * 40];
+        for (int t = 0; t < seq; t++)
+        {
+            cell.Forward(x.AsSpan(t * batch * 5, batch * 5), batch, h, c, h, c);
+            h.Should().Equal(T.Values(whole.Output).AsSpan(t * batch * 40, batch * 40).ToArray(), $"step {t}");
+        }
+
+        c.Should().Equal(T.Values(whole.CN));
+    }
+
+    [Fact]
+    public void SpanForward_WrongLengthsAndOverlaps_AreRefused()
+    {
+        var rnn = new Rnn(4, 3);
+        float[] x = new float[5 * 2 * 4];
+        new Action(() => rnn.Forward(x, new SequenceShape(5, 2, 4), default, new float[29], new float[6])).Should().Throw<ArgumentException>()
+            .WithMessage("output must hold 30 floats for (L=5, N=2, D*H_out=3), got 29*");
+        new Action(() => rnn.Forward(x, new SequenceShape(5, 2, 4), default, new float[30], new float[5])).Should().Throw<ArgumentException>()
+            .WithMessage("hN must hold 6 floats for (1, 2, 3), got 5*");
+        new Action(() => rnn.Forward(x, new SequenceShape(5, 2, 5), default, new float[30], new float[6])).Should().Throw<ArgumentException>()
+            .WithMessage("input.size(-1) must be equal to input_size. Expected 4, got 5*");
+        new Action(() => rnn.Forward(x, new SequenceShape(-1, 2, 4), default, new float[30], new float[6])).Should().Throw<ArgumentException>()
+            .WithMessage("shape * is not a sequence batch*");
+        float[] shared = new float[40];
+        new Action(() => rnn.Forward(shared, new SequenceShape(5, 2, 4), default, shared.AsSpan(0, 30), new float[6])).Should().Throw<ArgumentException>()
+            .WithMessage("output must not share memory with input*");
+        new Action(() => new GruCell(4, 3).Forward(new float[8], 2, default, new float[5])).Should().Throw<ArgumentException>()
+            .WithMessage("hNew must hold 6 floats for (N=2, H=3), got 5*");
+    }
+
+    [Fact]
+    public void SteadyState_SpanCalls_AllocateNothing()
+    {
+        var lstm = new Lstm(32, 64, numLayers: 2, bidirectional: true, seed: 1).Eval();
+        var gru = new Gru(32, 64, batchFirst: true, seed: 2).Eval();
+        var cell = new LstmCell(32, 64, seed: 3);
+        const int batch = 4, seq = 10;
+        float[] x = T.Values(T.Random(4, 1f, seq, batch, 32));
+        float[] output = new float[seq * batch * 128], hN = new float[4 * batch * 64], cN = new float[4 * batch * 64];
+        float[] gruOut = new float[seq * batch * 64], gruH = new float[batch * 64];
+        float[] h = new float[batch * 64], c = new float[batch * 64];
+        var workspace = new RecurrentWorkspace();
+
+        void Calls()
+        {
+            lstm.Forward(x, new SequenceShape(seq, batch, 32), default, default, output, hN, cN, workspace);
+            gru.Forward(x, new SequenceShape(seq, batch, 32, BatchFirst: true), gruH, gruOut, gruH);
+            for (int t = 0; t < seq; t++)
+            {
+                cell.Forward(x.AsSpan(t * batch * 32, batch * 32), batch, h, c, h, c, workspace);
+            }
+        }
+
+        foreach (int threads in new[] { 1, Parallelism.NumThreads })
+        {
+            int saved = Parallelism.NumThreads;
+            Parallelism.NumThreads = threads;
+            try
+            {
+                Calls(); // sizes the workspaces, starts the pool, JIT-compiles
+                Calls();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 5; i++)
+                {
+                    Calls();
+                }
+
+                (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0, $"steady-state calls at {threads} thread(s) allocate nothing");
+            }
+            finally
+            {
+                Parallelism.NumThreads = saved;
+            }
+        }
+    }
+
+    [Fact]
+    public void Parallelism_RefusesFewerThanOneThread() =>
+        new Action(() => Parallelism.NumThreads = 0).Should().Throw<ArgumentOutOfRangeException>().WithMessage("the number of threads must be at least 1*");
+}
