@@ -1,3 +1,11 @@
 using BenchmarkDotNet.Running;
+using Recurrent.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Recurrent.Benchmarks.LstmForwardBench).Assembly).Run(args);
+// `compare --threads N` prints the side-by-side timings (benchmarks/compare/run.sh); anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "compare")
+{
+    return CompareRunner.Run(args);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(LstmForwardBench).Assembly).Run(args);
+return 0;

@@ -22,19 +22,22 @@ public sealed class RecurrentWorkspace
     internal LayerJob? Job;
     internal SpinBarrier[] Barriers = [];
     internal int BarrierWorkers;
+    internal int TileStride;
 
     /// <summary>The floats this workspace holds now.</summary>
     public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length;
 
     internal void Ensure(in RecurrentSpec spec, int seqLen, int batch, int workers)
     {
-        int panels = (spec.HiddenSize + PackedLayer.Unit - 1) / PackedLayer.Unit;
-        int paddedHidden = panels * PackedLayer.Unit;
-        int gateWidth = spec.Kind.GateCount() * PackedLayer.Unit;
+        int unit = PackedLayer.UnitFor(spec.Kind);
+        int panels = (spec.HiddenSize + unit - 1) / unit;
+        int paddedHidden = panels * unit;
+        int gateWidth = Math.Max(spec.Kind.GateCount() * unit, PackedLayer.ProjUnit);
         long rows = (long)seqLen * batch;
         int layerWidth = spec.NumDirections * spec.OutputSize;
         Grow(ref Gates, rows * panels * gateWidth * spec.NumDirections);
-        Grow(ref Tiles, (long)workers * 4 * gateWidth);
+        TileStride = Math.Max(4, batch) * gateWidth;
+        Grow(ref Tiles, (long)workers * TileStride);
         Grow(ref Cell, (long)spec.NumDirections * batch * paddedHidden);
         Grow(ref HiddenFull, spec.ProjSize > 0 ? (long)spec.NumDirections * batch * paddedHidden : 0);
         if (Zeros.Length < batch * spec.OutputSize)

@@ -215,7 +215,7 @@ public abstract class RnnBase : Module
         shape.CheckSeqLen();
 
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
-        var output = new float[outShape.ElementCount];
+        float[] output = GC.AllocateUninitializedArray<float>(outShape.ElementCount);
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         ForwardCore(

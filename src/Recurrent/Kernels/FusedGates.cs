@@ -6,46 +6,46 @@ namespace Recurrent.Kernels;
 
 /// <summary>
 /// The pointwise half of a step, run on one tile while it is in L1: <c>tile</c> holds <c>h·W_hhᵀ</c> for up to 4 batch
-/// rows and one panel (16 hidden units × every gate, gate-major inside the panel); <c>ig</c> holds the input projection
+/// rows and one panel (U hidden units × every gate, gate-major inside the panel); <c>ig</c> holds the input projection
 /// with the pre-summed biases in the same packed order. PyTorch's CPU equations (RNN.cpp):
 /// LSTM <c>i,f,o = σ, g = tanh; c' = f*c + i*g; h' = o*tanh(c')</c>;
 /// GRU <c>r,z = σ(ig + hg); n = tanh(ig_n + r*(hg_n + b_hn)); h' = (h - n)*z + n</c>;
-/// RNN <c>h' = act(ig + hg)</c>. Units past <c>valid</c> (the last panel of a hidden size that is not a multiple of 16)
+/// RNN <c>h' = act(ig + hg)</c>. Units past <c>valid</c> (the last panel of a hidden size that is not a multiple of U)
 /// go through the scalar tail and are never stored into the output.
 /// </summary>
 internal static class FusedGates
 {
-    private const int U = PackedLayer.Unit;
-
-    public static void Apply(CellKind kind, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid)
+    public static void Apply(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Apply<Simd512, Vector512<float>>(kind, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
+            Apply<Simd512, Vector512<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Apply<Simd256, Vector256<float>>(kind, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
+            Apply<Simd256, Vector256<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            Apply<Simd128, Vector128<float>>(kind, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
+            Apply<Simd128, Vector128<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
         }
         else
         {
-            ApplyScalar(kind, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, 0, valid);
+            ApplyScalar(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, 0, valid);
         }
     }
 
     /// <summary>One vector tier; units from the first that does not fill a whole vector go to <see cref="ApplyScalar"/>.</summary>
-    internal static void Apply<TS, TV>(CellKind kind, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Apply<TS, TV>(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid)
         where TS : struct, ISimd<TV>
         where TV : struct
     {
         int w = TS.Count;
         int vectorUnits = valid - (valid % w);
         int gates = kind.GateCount();
-        int width = gates * U;
+        int width = gates * unit;
+        nuint U = (nuint)unit;
         for (int r = 0; r < rows; r++)
         {
             ref float t = ref Unsafe.Add(ref tile, r * width);
@@ -94,14 +94,16 @@ internal static class FusedGates
                 }
             }
 
-            ApplyScalar(kind, ref t, 1, ref x, ldig, ref bhn, ref cRow, ldc, ref hpRow, ldhp, ref hRow, ldh, vectorUnits, valid);
+            ApplyScalar(kind, unit, ref t, 1, ref x, ldig, ref bhn, ref cRow, ldc, ref hpRow, ldhp, ref hRow, ldh, vectorUnits, valid);
         }
     }
 
     /// <summary>The scalar tier, and the tail of the vector tiers: units [<paramref name="start"/>, <paramref name="valid"/>).</summary>
-    internal static void ApplyScalar(CellKind kind, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int start, int valid)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ApplyScalar(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int start, int valid)
     {
-        int width = kind.GateCount() * U;
+        int width = kind.GateCount() * unit;
+        int U = unit;
         for (int r = 0; r < rows; r++)
         {
             for (int j = start; j < valid; j++)

@@ -33,7 +33,7 @@ internal sealed record LayerWeights(float[] WeightIH, float[] WeightHH, float[]?
 /// fused tile by tile (<see cref="PanelKernels"/>, <see cref="FusedGates"/>). Rows may be time-major <c>(L, N, ·)</c> or
 /// batch-first <c>(N, L, ·)</c>: step t's rows are found by index arithmetic, and h_t is written straight into the
 /// output, where step t+1 reads it back as h_{t-1}. Dropout (training only) scales every layer's output but the last.
-/// Threads: a layer runs on up to <see cref="Parallelism.NumThreads"/> workers; each worker owns a range of 16-unit
+/// Threads: a layer runs on up to <see cref="Parallelism.NumThreads"/> workers; each worker owns a range of
 /// panels (all gates of its hidden units, so its share of W_hh stays in its own cache) and one barrier ends each step;
 /// bidirectional layers give each direction its own workers. A tile's sum is always computed whole by one worker, so
 /// the bits are the same at every thread count.
@@ -115,7 +115,8 @@ internal static unsafe class LayerDriver
         }
 
         // No more workers per direction than panels of hidden units to share out.
-        int panels = (spec.HiddenSize + PackedLayer.Unit - 1) / PackedLayer.Unit;
+        int unit = PackedLayer.UnitFor(spec.Kind);
+        int panels = (spec.HiddenSize + unit - 1) / unit;
         return Math.Min(threads, panels * spec.NumDirections);
     }
 }
@@ -180,6 +181,7 @@ internal sealed unsafe class LayerJob : IParallelJob
 
     private static (int Start, int End) Share(int count, int rank, int size) => ((count * rank) / size, (count * (rank + 1)) / size);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunDirection(int direction, int rank, int size, SpinBarrier barrier, int slot)
     {
         RecurrentSpec spec = _spec;
@@ -190,7 +192,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         int rows = _seqLen * batch;
         int hOut = spec.OutputSize;
         int hidden = spec.HiddenSize;
-        int paddedHidden = w.Panels * PackedLayer.Unit;
+        int paddedHidden = w.Panels * w.Unit;
         int gp = w.PackedGateSize;
         int pw = w.PanelWidth;
         int layerWidth = spec.NumDirections * hOut;
@@ -200,7 +202,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         nint ldig = rowStride * gp;
 
         ref float gates = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Gates), direction * rows * gp);
-        ref float tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * 4 * pw);
+        ref float tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * ws.TileStride);
         ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * batch * paddedHidden);
         ref float hiddenFull = ref spec.ProjSize > 0
             ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.HiddenFull), direction * batch * paddedHidden)
@@ -210,13 +212,28 @@ internal sealed unsafe class LayerJob : IParallelJob
         // The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).
         ref float x = ref Unsafe.AsRef<float>(_input);
         ref float wih = ref MemoryMarshal.GetArrayDataReference(w.WeightIH);
+        int kc = PanelKernels.KBlock(pw);
         for (int p = p0; p < p1; p++)
         {
             ref float panel = ref Unsafe.Add(ref wih, p * inputSize * pw);
-            for (int r0 = 0; r0 < rows; r0 += 4)
+            if (inputSize == 0)
             {
-                int mr = Math.Min(4, rows - r0);
-                PanelKernels.Multiply(ref Unsafe.Add(ref x, r0 * inputSize), inputSize, mr, ref panel, inputSize, pw, ref Unsafe.Add(ref gates, (r0 * gp) + (p * pw)), gp);
+                for (int r = 0; r < rows; r++)
+                {
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref gates, (r * gp) + (p * pw)), pw).Clear();
+                }
+            }
+
+            // K-blocked: a block of the panel stays in L1 while every row block passes over it.
+            for (int k0 = 0; k0 < inputSize; k0 += kc)
+            {
+                int kb = Math.Min(kc, inputSize - k0);
+                for (int r0 = 0; r0 < rows; r0 += 4)
+                {
+                    int mr = Math.Min(4, rows - r0);
+                    PanelKernels.Multiply(
+                        ref Unsafe.Add(ref x, (r0 * inputSize) + k0), inputSize, mr, ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref gates, (r0 * gp) + (p * pw)), gp, k0 > 0);
+                }
             }
         }
 
@@ -266,18 +283,40 @@ internal sealed unsafe class LayerJob : IParallelJob
             ref float ig = ref Unsafe.Add(ref gates, rowBase * gp);
             ref float target = ref project ? ref hiddenFull : ref dst;
             nint ldt = project ? paddedHidden : ldh;
+            int k = w.HiddenIn;
+            bool blocked = batch > 4 && k > kc;
             for (int p = p0; p < p1; p++)
             {
-                ref float panel = ref Unsafe.Add(ref whh, p * w.HiddenIn * pw);
-                int unit0 = p * PackedLayer.Unit;
-                int valid = Math.Min(PackedLayer.Unit, hidden - unit0);
+                ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
+                int unit0 = p * w.Unit;
+                int valid = Math.Min(w.Unit, hidden - unit0);
+                if (blocked)
+                {
+                    // Several row blocks share the panel: K-block it through L1, partial sums in this worker's C rows.
+                    for (int k0 = 0; k0 < k; k0 += kc)
+                    {
+                        int kb = Math.Min(kc, k - k0);
+                        for (int r0 = 0; r0 < batch; r0 += 4)
+                        {
+                            PanelKernels.Multiply(
+                                ref Unsafe.Add(ref hPrev, (r0 * ldhp) + k0), ldhp, Math.Min(4, batch - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, r0 * pw), pw, k0 > 0);
+                        }
+                    }
+                }
+
                 for (int r0 = 0; r0 < batch; r0 += 4)
                 {
                     int mr = Math.Min(4, batch - r0);
-                    PanelKernels.Multiply(ref Unsafe.Add(ref hPrev, r0 * ldhp), ldhp, mr, ref panel, w.HiddenIn, pw, ref tile, pw);
+                    ref float c = ref blocked ? ref Unsafe.Add(ref tile, r0 * pw) : ref tile;
+                    if (!blocked)
+                    {
+                        PanelKernels.Multiply(ref Unsafe.Add(ref hPrev, r0 * ldhp), ldhp, mr, ref panel, k, pw, ref c, pw);
+                    }
+
                     FusedGates.Apply(
                         w.Kind,
-                        ref tile,
+                        w.Unit,
+                        ref c,
                         mr,
                         ref Unsafe.Add(ref ig, (r0 * ldig) + (p * pw)),
                         ldig,
@@ -317,9 +356,10 @@ internal sealed unsafe class LayerJob : IParallelJob
     }
 
     /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for projection panels [q0, q1), written to the output rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Project(PackedLayer w, ref float hiddenFull, int paddedHidden, ref float dst, nint ldh, ref float tile, int q0, int q1)
     {
-        const int U = PackedLayer.Unit;
+        const int U = PackedLayer.ProjUnit;
         ref float whr = ref MemoryMarshal.GetArrayDataReference(w.WeightHR!);
         for (int p = q0; p < q1; p++)
         {

@@ -4,27 +4,30 @@ namespace Recurrent.Kernels;
 
 /// <summary>
 /// The weights of one (layer, direction), packed once for the fused kernels (BLIS-style B panels).
-/// Hidden units are grouped in panels of <see cref="Unit"/>; panel p holds, for every k, the 16 units' rows of each gate
-/// side by side: <c>packed[p][k][g*16 + u] = W[g*H + p*16 + u, k]</c> (zero past H). A tile of the step GEMM thus holds
-/// every gate of the same 16 hidden units, and the gate math runs on it while it is still in L1.
+/// Hidden units are grouped in panels of <see cref="Unit"/> (U); panel p holds, for every k, the U units' rows of each
+/// gate side by side: <c>packed[p][k][g*U + u] = W[g*H + p*U + u, k]</c> (zero past H). A tile of the step GEMM thus
+/// holds every gate of the same U hidden units, and the gate math runs on it while it is still in L1. U is 16 for LSTM
+/// and 64 for GRU and RNN, so every panel is at least 64 floats wide: enough vectors for the wide register blocks.
 /// Biases are pre-summed: <c>b_ih + b_hh</c> for every gate except GRU's n, whose <c>b_hn</c> stays on the recurrent side
 /// because r multiplies <c>W_hn h + b_hn</c>.
 /// </summary>
 internal sealed class PackedLayer
 {
-    public const int Unit = 16;
+    /// <summary>Hidden units per panel of the LSTM projection (one gate: 64 floats wide).</summary>
+    public const int ProjUnit = 64;
 
     public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w)
     {
         Kind = kind;
         Gates = kind.GateCount();
+        Unit = UnitFor(kind);
         InputSize = inputSize;
         Hidden = hidden;
         HiddenIn = hiddenIn;
         Panels = (hidden + Unit - 1) / Unit;
         PanelWidth = Gates * Unit;
-        WeightIH = Pack(w.WeightIH, Gates, hidden, inputSize);
-        WeightHH = Pack(w.WeightHH, Gates, hidden, hiddenIn);
+        WeightIH = Pack(w.WeightIH, Gates, hidden, inputSize, Unit);
+        WeightHH = Pack(w.WeightHH, Gates, hidden, hiddenIn, Unit);
         Bias = new float[Panels * PanelWidth];
         for (int g = 0; g < Gates; g++)
         {
@@ -48,12 +51,15 @@ internal sealed class PackedLayer
         if (w.WeightHR is not null)
         {
             ProjSize = hiddenIn;
-            ProjPanels = (hiddenIn + Unit - 1) / Unit;
-            WeightHR = Pack(w.WeightHR, 1, hiddenIn, hidden);
+            ProjPanels = (hiddenIn + ProjUnit - 1) / ProjUnit;
+            WeightHR = Pack(w.WeightHR, 1, hiddenIn, hidden, ProjUnit);
         }
     }
 
     public CellKind Kind { get; }
+
+    /// <summary>U: hidden units per panel.</summary>
+    public int Unit { get; }
 
     public int Gates { get; }
 
@@ -67,10 +73,10 @@ internal sealed class PackedLayer
 
     public int Panels { get; }
 
-    /// <summary>Floats per k in one panel: gates × 16.</summary>
+    /// <summary>Floats per k in one panel: gates × U.</summary>
     public int PanelWidth { get; }
 
-    /// <summary>Width of a packed gate row: panels × gates × 16.</summary>
+    /// <summary>Width of a packed gate row: panels × gates × U.</summary>
     public int PackedGateSize => Panels * PanelWidth;
 
     public float[] WeightIH { get; }
@@ -80,7 +86,7 @@ internal sealed class PackedLayer
     /// <summary>Pre-summed biases in packed column order.</summary>
     public float[] Bias { get; }
 
-    /// <summary>GRU only: <c>b_hn</c>, padded to panels × 16.</summary>
+    /// <summary>GRU only: <c>b_hn</c>, padded to panels × U.</summary>
     public float[]? BiasHN { get; }
 
     public float[]? WeightHR { get; }
@@ -89,24 +95,25 @@ internal sealed class PackedLayer
 
     public int ProjPanels { get; }
 
-    /// <summary>The packed column of gate <paramref name="gate"/>, unit <paramref name="unit"/>.</summary>
-    public static int PackedColumn(int gate, int unit, int gates) => ((unit / Unit) * gates * Unit) + (gate * Unit) + (unit % Unit);
+    /// <summary>U for a cell kind: 16 units × 4 LSTM gates, 64 units × 3 GRU gates or × 1 RNN gate.</summary>
+    public static int UnitFor(CellKind kind) => kind == CellKind.Lstm ? 16 : 64;
 
-    public int PackedColumn(int gate, int unit) => PackedColumn(gate, unit, Gates);
+    /// <summary>The packed column of gate <paramref name="gate"/>, hidden unit <paramref name="unit"/>.</summary>
+    public int PackedColumn(int gate, int unit) => ((unit / Unit) * Gates * Unit) + (gate * Unit) + (unit % Unit);
 
-    /// <summary>Packs row-major <c>W[gates*units, k]</c> into panels of 16 units: <c>[panel][k][gate*16 + u]</c>.</summary>
-    public static float[] Pack(float[] w, int gates, int units, int k)
+    /// <summary>Packs row-major <c>W[gates*units, k]</c> into panels of <paramref name="unit"/> units: <c>[panel][k][gate*unit + u]</c>.</summary>
+    public static float[] Pack(float[] w, int gates, int units, int k, int unit)
     {
-        int panels = (units + Unit - 1) / Unit;
-        int width = gates * Unit;
+        int panels = (units + unit - 1) / unit;
+        int width = gates * unit;
         var packed = new float[panels * k * width];
         for (int g = 0; g < gates; g++)
         {
             for (int j = 0; j < units; j++)
             {
-                int p = j / Unit, u = j % Unit;
+                int p = j / unit, u = j % unit;
                 int row = ((g * units) + j) * k;
-                int baseIndex = (p * k * width) + (g * Unit) + u;
+                int baseIndex = (p * k * width) + (g * unit) + u;
                 for (int kk = 0; kk < k; kk++)
                 {
                     packed[baseIndex + (kk * width)] = w[row + kk];

@@ -12,7 +12,6 @@ namespace Recurrent.Tests.Kernels;
 /// <summary>The fused gate pass on a packed tile, every tier and every partial panel width, against the scalar reference.</summary>
 public sealed class FusedGatesTests
 {
-    private const int U = PackedLayer.Unit;
     private const float Canary = -777f;
 
     public static TheoryData<string, string> Cases()
@@ -36,6 +35,7 @@ public sealed class FusedGatesTests
         CellKind kind = Enum.Parse<CellKind>(cell);
         var random = new Random(((int)kind * 10) + tier.Length);
         int gates = kind.GateCount();
+        int U = PackedLayer.UnitFor(kind);
         int width = gates * U;
         for (int valid = 0; valid <= U; valid++)
         {
@@ -86,7 +86,7 @@ public sealed class FusedGatesTests
                         break;
                 }
 
-                Run(tier, kind, tile, rows, ig, ldig, bhn, c, ldc, hPrev, ldhp, h, ldh, valid);
+                Run(tier, kind, U, tile, rows, ig, ldig, bhn, c, ldc, hPrev, ldhp, h, ldh, valid);
 
                 for (int r = 0; r < rows; r++)
                 {
@@ -102,7 +102,7 @@ public sealed class FusedGatesTests
         }
     }
 
-    private static void Run(string tier, CellKind kind, float[] tile, int rows, float[] ig, int ldig, float[] bhn, float[] c, int ldc, float[] hPrev, int ldhp, float[] h, int ldh, int valid)
+    private static void Run(string tier, CellKind kind, int unit, float[] tile, int rows, float[] ig, int ldig, float[] bhn, float[] c, int ldc, float[] hPrev, int ldhp, float[] h, int ldh, int valid)
     {
         ref float t = ref MemoryMarshal.GetArrayDataReference(tile);
         ref float x = ref MemoryMarshal.GetArrayDataReference(ig);
@@ -113,16 +113,16 @@ public sealed class FusedGatesTests
         switch (tier)
         {
             case "scalar":
-                FusedGates.ApplyScalar(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, 0, valid);
+                FusedGates.ApplyScalar(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, 0, valid);
                 break;
             case "128":
-                FusedGates.Apply<Simd128, Vector128<float>>(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                FusedGates.Apply<Simd128, Vector128<float>>(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
                 break;
             case "256":
-                FusedGates.Apply<Simd256, Vector256<float>>(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                FusedGates.Apply<Simd256, Vector256<float>>(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
                 break;
             default:
-                FusedGates.Apply<Simd512, Vector512<float>>(kind, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                FusedGates.Apply<Simd512, Vector512<float>>(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
                 break;
         }
     }

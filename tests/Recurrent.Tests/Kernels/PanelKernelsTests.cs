@@ -22,12 +22,13 @@ public sealed class PanelKernelsTests
         var random = new Random(7);
         foreach (int gates in new[] { 1, 3, 4 })
         {
-            const int units = 21; // two panels, the second mostly padding
-            int width = gates * PackedLayer.Unit;
+            int unit = gates == 4 ? 16 : 64; // as PackedLayer.UnitFor
+            int units = unit + 5; // two panels, the second mostly padding
+            int width = gates * unit;
             for (int k = 0; k <= 35; k++)
             {
                 float[] w = Tiers.Fill(random, gates * units * k, 1f);
-                float[] packed = PackedLayer.Pack(w, gates, units, k);
+                float[] packed = PackedLayer.Pack(w, gates, units, k, unit);
                 for (int rows = 1; rows <= 4; rows++)
                 {
                     int lda = k + 3; // a row stride wider than k, as when reading h from an output row
@@ -52,14 +53,14 @@ public sealed class PanelKernelsTests
                         {
                             for (int g = 0; g < gates; g++)
                             {
-                                for (int u = 0; u < PackedLayer.Unit; u++)
+                                for (int u = 0; u < unit; u++)
                                 {
-                                    int unit = (p * PackedLayer.Unit) + u;
-                                    float actual = tile[(r * ldc) + (g * PackedLayer.Unit) + u];
-                                    float want = unit < units ? expected[(r * gates * units) + (g * units) + unit] : 0f;
+                                    int j = (p * unit) + u;
+                                    float actual = tile[(r * ldc) + (g * unit) + u];
+                                    float want = j < units ? expected[(r * gates * units) + (g * units) + j] : 0f;
                                     if (Math.Abs(actual - want) > 2e-5f)
                                     {
-                                        actual.Should().BeApproximately(want, 2e-5f, $"{tier} gates={gates} k={k} rows={rows} r={r} g={g} unit={unit}");
+                                        actual.Should().BeApproximately(want, 2e-5f, $"{tier} gates={gates} k={k} rows={rows} r={r} g={g} unit={j}");
                                     }
                                 }
                             }
@@ -95,6 +96,12 @@ public sealed class PanelKernelsTests
             float[] four = new float[rows * width];
             Run(tier, a, k, rows, panel, k, width, four, width);
             four.Should().Equal(scalar, $"{tier}, 4-row kernel");
+
+            // K-blocked: the chain continues from the stored partial sums.
+            float[] blocked = new float[rows * width];
+            Run(tier, a, k, rows, panel, 16, width, blocked, width);
+            Run(tier, a.AsSpan(16).ToArray(), k, rows, panel.AsSpan(16 * width), k - 16, width, blocked, width, accumulate: true);
+            blocked.Should().Equal(scalar, $"{tier}, K split at 16");
             for (int r = 0; r < rows; r++)
             {
                 float[] one = new float[width];
@@ -104,7 +111,7 @@ public sealed class PanelKernelsTests
         }
     }
 
-    internal static void Run(string tier, float[] a, int lda, int rows, Span<float> panel, int k, int width, float[] tile, int ldc)
+    internal static void Run(string tier, float[] a, int lda, int rows, Span<float> panel, int k, int width, float[] tile, int ldc, bool accumulate = false)
     {
         ref float ra = ref MemoryMarshal.GetArrayDataReference(a);
         ref float rp = ref MemoryMarshal.GetReference(panel);
@@ -112,16 +119,16 @@ public sealed class PanelKernelsTests
         switch (tier)
         {
             case "scalar":
-                PanelKernels.MultiplyScalar(ref ra, lda, rows, ref rp, k, width, ref rt, ldc);
+                PanelKernels.MultiplyScalar(ref ra, lda, rows, ref rp, k, width, ref rt, ldc, accumulate);
                 break;
             case "128":
-                PanelKernels.Multiply<Simd128, Vector128<float>>(ref ra, lda, rows, ref rp, k, width, ref rt, ldc);
+                PanelKernels.Multiply<Simd128, Vector128<float>>(ref ra, lda, rows, ref rp, k, width, ref rt, ldc, accumulate);
                 break;
             case "256":
-                PanelKernels.Multiply<Simd256, Vector256<float>>(ref ra, lda, rows, ref rp, k, width, ref rt, ldc);
+                PanelKernels.Multiply<Simd256, Vector256<float>>(ref ra, lda, rows, ref rp, k, width, ref rt, ldc, accumulate);
                 break;
             default:
-                PanelKernels.Multiply<Simd512, Vector512<float>>(ref ra, lda, rows, ref rp, k, width, ref rt, ldc);
+                PanelKernels.Multiply<Simd512, Vector512<float>>(ref ra, lda, rows, ref rp, k, width, ref rt, ldc, accumulate);
                 break;
         }
     }

@@ -35,6 +35,22 @@ public sealed class LayerPropertyTests
         }
     }
 
+    [Theory]
+    [InlineData(6, 80)]
+    [InlineData(9, 200)]
+    public void BatchRow_InTheKBlockedStep_EqualsThatSequenceAlone(int batch, int hidden)
+    {
+        // batch > 4 and K above the K-block take the blocked path; a single row never does.
+        var gru = new Gru(3, hidden, seed: 2);
+        const int seq = 3;
+        float[] x = T.Values(T.Random(5, 1f, seq, batch, 3));
+        float[] output = T.Values(gru.Forward(Tensor.Create(x, [seq, batch, 3])).Output);
+        for (int b = 0; b < batch; b++)
+        {
+            T.Values(gru.Forward(Tensor.Create(Row(x, seq, batch, 3, b), [seq, 1, 3])).Output).Should().Equal(Row(output, seq, batch, hidden, b), $"row {b}");
+        }
+    }
+
     [Fact]
     public void ReverseDirection_EqualsForwardOnReversedSequence()
     {

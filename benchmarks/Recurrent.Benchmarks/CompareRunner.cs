@@ -1,0 +1,184 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Numerics.Tensors;
+
+namespace Recurrent.Benchmarks;
+
+/// <summary>
+/// <c>Recurrent.Benchmarks compare --threads N</c>: times every <see cref="BenchConfig"/> through the tensor API (which,
+/// like PyTorch's, allocates its outputs) and prints one line per config: <c>name&lt;TAB&gt;median ms</c>.
+/// benchmarks/compare/run.sh joins these lines with PyTorch's.
+/// </summary>
+internal static class CompareRunner
+{
+    public static int Run(string[] args)
+    {
+        int threads = 1;
+        double seconds = 1.0;
+        string only = "";
+        bool span = false;
+        for (int i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--threads":
+                    threads = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--span":
+                    span = true;
+                    break;
+                case "--only":
+                    only = args[++i];
+                    break;
+                case "--seconds":
+                    seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                default:
+                    Console.Error.WriteLine($"unknown option {args[i]}");
+                    return 2;
+            }
+        }
+
+        Parallelism.NumThreads = threads;
+        foreach (BenchConfig config in BenchConfig.All)
+        {
+            if (!config.Name.Contains(only, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            Action call = span ? BuildSpan(config) : Build(config);
+            double ms = Median(call, seconds);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{config.Name}\t{ms:F4}"));
+        }
+
+        return 0;
+    }
+
+    /// <summary>Warms up, then times calls for about <paramref name="seconds"/> (at least 5) and returns the median.</summary>
+    internal static double Median(Action call, double seconds)
+    {
+        var warm = Stopwatch.StartNew();
+        int warmups = 0;
+        while (warmups < 3 || (warm.Elapsed.TotalSeconds < seconds / 4 && warmups < 50))
+        {
+            call();
+            warmups++;
+        }
+
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < 5 || (total.Elapsed.TotalSeconds < seconds && times.Count < 2000))
+        {
+            long start = Stopwatch.GetTimestamp();
+            call();
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    /// <summary>The allocation-free path: caller-owned output and state, one reused workspace.</summary>
+    internal static Action BuildSpan(BenchConfig c)
+    {
+        var random = new Random(1);
+        float[] Random(int count)
+        {
+            float[] v = new float[count];
+            for (int i = 0; i < v.Length; i++)
+            {
+                v[i] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            return v;
+        }
+
+        int d = c.Bidirectional ? 2 : 1;
+        var workspace = new RecurrentWorkspace();
+        var shape = new SequenceShape(c.Seq, c.Batch, c.Input);
+        float[] x = Random(c.Seq * c.Batch * c.Input);
+        float[] output = new float[c.Seq * c.Batch * d * c.Hidden];
+        float[] hN = new float[c.Layers * d * c.Batch * c.Hidden];
+        float[] cN = new float[hN.Length];
+        switch (c.Kind)
+        {
+            case "lstm":
+                {
+                    Lstm m = new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    return () => m.Forward(x, shape, default, default, output, hN, cN, workspace);
+                }
+
+            case "gru":
+                {
+                    Gru m = new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    return () => m.Forward(x, shape, default, output, hN, workspace);
+                }
+
+            case "rnn":
+                {
+                    Rnn m = new Rnn(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    return () => m.Forward(x, shape, default, output, hN, workspace);
+                }
+
+            default:
+                {
+                    var m = new LstmCell(c.Input, c.Hidden, seed: 0);
+                    float[] h = Random(c.Batch * c.Hidden), cs = Random(c.Batch * c.Hidden);
+                    float[] h1 = new float[h.Length], c1 = new float[h.Length];
+                    return () => m.Forward(x.AsSpan(0, c.Batch * c.Input), c.Batch, h, cs, h1, c1, workspace);
+                }
+        }
+    }
+
+    internal static Action Build(BenchConfig c)
+    {
+        var random = new Random(1);
+        Tensor<float> Random(params int[] shape)
+        {
+            float[] v = new float[shape.Aggregate(1, (a, b) => a * b)];
+            for (int i = 0; i < v.Length; i++)
+            {
+                v[i] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            return Tensor.Create(v, Array.ConvertAll(shape, d => (nint)d));
+        }
+
+        switch (c.Kind)
+        {
+            case "lstm":
+                {
+                    Lstm m = new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    return () => m.Forward(x);
+                }
+
+            case "gru":
+                {
+                    Gru m = new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    return () => m.Forward(x);
+                }
+
+            case "rnn":
+                {
+                    Rnn m = new Rnn(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    return () => m.Forward(x);
+                }
+
+            default:
+                {
+                    var m = new LstmCell(c.Input, c.Hidden, seed: 0);
+                    Tensor<float> x = Random(c.Batch, c.Input);
+                    Tensor<float> h = Random(c.Batch, c.Hidden);
+                    Tensor<float> cs = Random(c.Batch, c.Hidden);
+                    return () => m.Forward(x, h, cs);
+                }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Side by side: PyTorch (Debian's 1.13.1, /usr/bin/python3) and Recurrent on the same configurations, in one run,
+# at 1 and 2 threads. Prints times, ratios and % of this machine's FP32 FMA peak.
+#   benchmarks/compare/run.sh [seconds-per-config] [name filter, e.g. gru]   (needs: apt-get install -y python3-torch libopenblas0-pthread)
+# PyTorch is tuned as a user would run it: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they force AVX2 kernels),
+# OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = the thread count, OMP_WAIT_POLICY=PASSIVE, and glibc malloc thresholds raised.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-1.0}
+only=${2:-}
+peak_per_core=${PEAK_GFLOPS_PER_CORE:-222}   # measured on this 2-core machine (performance issue): AVX-512 FMA
+out=$(mktemp -d)
+
+dotnet build benchmarks/Recurrent.Benchmarks -c Release -v quiet -nologo >/dev/null
+for threads in 1 2; do
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=PASSIVE \
+        GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1000000000:glibc.malloc.trim_threshold=1000000000 \
+        /usr/bin/python3 benchmarks/compare/compare_torch.py "$threads" "$seconds" "$only" > "$out/torch-$threads.tsv"
+    dotnet benchmarks/Recurrent.Benchmarks/bin/Release/net10.0/Recurrent.Benchmarks.dll compare --threads "$threads" --seconds "$seconds" --only "$only" > "$out/recurrent-$threads.tsv"
+done
+
+torch_version=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores); PyTorch $torch_version; $(dotnet --version | sed 's/^/.NET SDK /')"
+echo "times are medians in ms; speedup = PyTorch / Recurrent; % peak = achieved GFLOP/s / (${peak_per_core} x threads)"
+/usr/bin/python3 - "$out" "$peak_per_core" <<'PY'
+import sys
+out, peak = sys.argv[1], float(sys.argv[2])
+def load(path):
+    return dict(line.rstrip("\n").split("\t") for line in open(path) if "\t" in line)
+def flops(name):
+    kind_part, dims = name.rsplit(" ", 1)
+    b, t, i, h = map(int, dims.split(","))
+    words = kind_part.split()
+    kind = words[0]
+    layers = int(words[1].split("-")[0]) if len(words) > 1 and words[1].endswith("-layer") else 1
+    d = 2 if "bi" in words else 1
+    g = {"lstm": 4, "lstmcell": 4, "gru": 3, "rnn": 1}[kind]
+    total = 0.0
+    for layer in range(layers):
+        inp = i if layer == 0 else d * h
+        total += 2.0 * d * t * b * g * h * (inp + h)
+    return total
+print(f"| config B,T,I,H | threads | PyTorch ms | Recurrent ms | speedup | PyTorch % peak | Recurrent % peak |")
+print(f"|---|---|---|---|---|---|---|")
+for threads in (1, 2):
+    torch, ours = load(f"{out}/torch-{threads}.tsv"), load(f"{out}/recurrent-{threads}.tsv")
+    for name in ours:
+        t, r = float(torch[name]), float(ours[name])
+        f = flops(name) / 1e6  # MFLOP; / ms = GFLOP/s
+        print(f"| {name} | {threads} | {t:.3f} | {r:.3f} | {t / r:.2f}x | {100 * f / t / (peak * threads):.0f}% | {100 * f / r / (peak * threads):.0f}% |")
+PY
+rm -rf "$out"
