@@ -7,5 +7,5 @@ if (args.Length > 0 && args[0] == "compare")
     return CompareRunner.Run(args);
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(LstmForwardBench).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(ForwardBench).Assembly).Run(args);
 return 0;

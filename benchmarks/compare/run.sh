@@ -17,11 +17,14 @@ for threads in 1 2; do
         GLIBC_TUNABLES=glibc.malloc.mmap_threshold=1000000000:glibc.malloc.trim_threshold=1000000000 \
         /usr/bin/python3 benchmarks/compare/compare_torch.py "$threads" "$seconds" "$only" > "$out/torch-$threads.tsv"
     dotnet benchmarks/Recurrent.Benchmarks/bin/Release/net10.0/Recurrent.Benchmarks.dll compare --threads "$threads" --seconds "$seconds" --only "$only" > "$out/recurrent-$threads.tsv"
+    dotnet benchmarks/Recurrent.Benchmarks/bin/Release/net10.0/Recurrent.Benchmarks.dll compare --threads "$threads" --seconds "$seconds" --only "$only" --span > "$out/span-$threads.tsv"
 done
 
 torch_version=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores); PyTorch $torch_version; $(dotnet --version | sed 's/^/.NET SDK /')"
-echo "times are medians in ms; speedup = PyTorch / Recurrent; % peak = achieved GFLOP/s / (${peak_per_core} x threads)"
+echo "times are medians in ms. Recurrent: the Tensor<float> API (allocates its outputs, as PyTorch does); span: the"
+echo "allocation-free overload with a reused workspace. speedup = PyTorch / Recurrent (tensor API)."
+echo "% peak = achieved GFLOP/s / (${peak_per_core} x threads), for PyTorch and for Recurrent's span path."
 /usr/bin/python3 - "$out" "$peak_per_core" <<'PY'
 import sys
 out, peak = sys.argv[1], float(sys.argv[2])
@@ -40,13 +43,13 @@ def flops(name):
         inp = i if layer == 0 else d * h
         total += 2.0 * d * t * b * g * h * (inp + h)
     return total
-print(f"| config B,T,I,H | threads | PyTorch ms | Recurrent ms | speedup | PyTorch % peak | Recurrent % peak |")
-print(f"|---|---|---|---|---|---|---|")
+print(f"| config B,T,I,H | threads | PyTorch ms | Recurrent ms | span ms | speedup | PyTorch % peak | Recurrent % peak |")
+print(f"|---|---|---|---|---|---|---|---|")
 for threads in (1, 2):
-    torch, ours = load(f"{out}/torch-{threads}.tsv"), load(f"{out}/recurrent-{threads}.tsv")
+    torch, ours, span = (load(f"{out}/{who}-{threads}.tsv") for who in ("torch", "recurrent", "span"))
     for name in ours:
-        t, r = float(torch[name]), float(ours[name])
+        t, r, s = float(torch[name]), float(ours[name]), float(span[name])
         f = flops(name) / 1e6  # MFLOP; / ms = GFLOP/s
-        print(f"| {name} | {threads} | {t:.3f} | {r:.3f} | {t / r:.2f}x | {100 * f / t / (peak * threads):.0f}% | {100 * f / r / (peak * threads):.0f}% |")
+        print(f"| {name} | {threads} | {t:.3f} | {r:.3f} | {s:.3f} | {t / r:.2f}x | {100 * f / t / (peak * threads):.0f}% | {100 * f / s / (peak * threads):.0f}% |")
 PY
 rm -rf "$out"

@@ -165,6 +165,17 @@ internal sealed unsafe class LayerJob : IParallelJob
     public void Execute(int worker, int workers)
     {
         RecurrentWorkspace ws = _ws!;
+        if (workers == 1)
+        {
+            // Also the fallback when the pool was busy: the workspace's barriers may be sized for more workers.
+            for (int direction = 0; direction < _spec.NumDirections; direction++)
+            {
+                RunDirection(direction, 0, 1, SpinBarrier.Alone, 0);
+            }
+
+            return;
+        }
+
         if (_spec.NumDirections == 2 && workers >= 2)
         {
             int firstGroup = workers / 2;

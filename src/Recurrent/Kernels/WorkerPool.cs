@@ -125,6 +125,9 @@ internal sealed class SpinBarrier
     private int _count;
     private int _generation;
 
+    /// <summary>A barrier for a job that runs on one thread: never waits.</summary>
+    public static readonly SpinBarrier Alone = new(1);
+
     public SpinBarrier(int participants)
     {
         _participants = participants;

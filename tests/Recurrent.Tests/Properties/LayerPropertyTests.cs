@@ -193,7 +193,8 @@ public sealed class LayerPropertyTests
     [Fact]
     public void ConcurrentCalls_OnOneModule_EqualSequentialCalls()
     {
-        var lstm = new Lstm(8, 16, numLayers: 2, bidirectional: true, seed: 13).Eval();
+        // Large enough (4 panels, batch 3) that calls want the worker pool and contend for it.
+        var lstm = new Lstm(8, 64, numLayers: 2, bidirectional: true, seed: 13).Eval();
         var inputs = Enumerable.Range(0, 16).Select(i => T.Random(100 + i, 1f, 10, 3, 8)).ToArray();
         var expected = inputs.Select(x => T.Values(lstm.Forward(x).Output)).ToArray();
         var actual = new float[inputs.Length][];

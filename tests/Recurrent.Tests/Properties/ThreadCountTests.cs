@@ -49,7 +49,51 @@ public sealed class ThreadCountTests
             Parallelism.NumThreads = saved;
         }
     }
+    [Fact]
+    public async System.Threading.Tasks.Task BusyPool_FallsBackToTheCallingThread_AndGivesTheSameBits()
+    {
+        // Regression: the fallback ran one worker against barriers sized for two, and spun forever.
+        var lstm = new Lstm(32, 256, seed: 3);
+        Tensor<float> x = T.Random(4, 1f, 5, 1, 32);
+        int saved = Parallelism.NumThreads;
+        try
+        {
+            Parallelism.NumThreads = 1;
+            float[] expected = T.Values(lstm.Forward(x).Output);
+            Parallelism.NumThreads = 2;
+            lstm.Forward(x); // sizes the workspace's barriers for two workers
+
+            using var holding = new System.Threading.ManualResetEventSlim();
+            using var release = new System.Threading.ManualResetEventSlim();
+            var hold = new HoldJob(holding, release);
+            var holder = System.Threading.Tasks.Task.Run(() => Recurrent.Kernels.WorkerPool.Shared.TryRun(hold, 2));
+            holding.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
+            var call = System.Threading.Tasks.Task.Run(() => T.Values(lstm.Forward(x).Output));
+            bool finished = await System.Threading.Tasks.Task.WhenAny(call, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(20))) == call;
+            release.Set();
+            (await holder).Should().BeTrue("the holding job ran on the pool");
+            finished.Should().BeTrue("a forward must not wait on a busy pool");
+            (await call).Should().Equal(expected);
+        }
+        finally
+        {
+            Parallelism.NumThreads = saved;
+        }
+    }
+
+    private sealed class HoldJob(System.Threading.ManualResetEventSlim holding, System.Threading.ManualResetEventSlim release) : Recurrent.Kernels.IParallelJob
+    {
+        public void Execute(int worker, int workers)
+        {
+            if (worker == 0)
+            {
+                holding.Set();
+                release.Wait();
+            }
+        }
+    }
 }
+
 
 /// <summary>Tests that change <see cref="Parallelism.NumThreads"/> or need the worker pool free run alone.</summary>
 [CollectionDefinition(nameof(ThreadSettings), DisableParallelization = true)]
