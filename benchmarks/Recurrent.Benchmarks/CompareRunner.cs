@@ -27,6 +27,10 @@ internal static class CompareRunner
                 case "--threads":
                     threads = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--no-row-split":
+                    // Measures the alternative: workers always share hidden units, never rows.
+                    Recurrent.Kernels.LayerJob.RowSplitMinRows = int.MaxValue / 4;
+                    break;
                 case "--span":
                     span = true;
                     break;

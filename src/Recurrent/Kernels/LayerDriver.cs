@@ -114,7 +114,14 @@ internal static unsafe class LayerDriver
             return 1;
         }
 
-        // No more workers per direction than panels of hidden units to share out.
+        // A large batch is shared by rows (LayerJob.RowSplitMinRows per worker); otherwise no more workers per direction
+        // than panels of hidden units to share out.
+        int perDirection = spec.NumDirections == 2 ? Math.Max(1, threads / 2) : threads;
+        if (batch >= LayerJob.RowSplitMinRows * perDirection)
+        {
+            return threads;
+        }
+
         int unit = PackedLayer.UnitFor(spec.Kind);
         int panels = (spec.HiddenSize + unit - 1) / unit;
         return Math.Min(threads, panels * spec.NumDirections);
@@ -124,6 +131,9 @@ internal static unsafe class LayerDriver
 /// <summary>One layer (both directions) as a parallel job; lives in the workspace and is re-aimed per layer, so calls allocate nothing.</summary>
 internal sealed unsafe class LayerJob : IParallelJob
 {
+    /// <summary>Rows per worker from which a layer splits the batch instead of the hidden units (see RunDirection).</summary>
+    internal static int RowSplitMinRows { get; set; } = 8;
+
     private RecurrentSpec _spec;
     private PackedLayer[] _layers = [];
     private int _layer;
@@ -285,7 +295,20 @@ internal sealed unsafe class LayerJob : IParallelJob
         bool project = spec.ProjSize > 0;
         ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH);
         ref float bhn = ref w.BiasHN is null ? ref tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
+        // Large batch: each worker takes whole row blocks through every panel. A row's h_t depends only on its own h_{t-1},
+        // so the time loop needs no barrier. Small batch: workers share the panels (hidden units) and meet every step.
+        bool splitRows = size > 1 && batch >= RowSplitMinRows * size;
+        (int rs, int re) = (0, batch);
+        (int sp0, int sp1) = (p0, p1);
         (int q0, int q1) = project ? Share(w.ProjPanels, rank, size) : (0, 0);
+        if (splitRows)
+        {
+            (int b0, int b1) = Share((batch + 3) / 4, rank, size);
+            (rs, re) = (b0 * 4, Math.Min(b1 * 4, batch));
+            (sp0, sp1) = (0, w.Panels);
+            (q0, q1) = (0, project ? w.ProjPanels : 0);
+        }
+
         for (int step = 0; step < _seqLen; step++)
         {
             int t = direction == 0 ? step : _seqLen - 1 - step;
@@ -295,8 +318,8 @@ internal sealed unsafe class LayerJob : IParallelJob
             ref float target = ref project ? ref hiddenFull : ref dst;
             nint ldt = project ? paddedHidden : ldh;
             int k = w.HiddenIn;
-            bool blocked = batch > 4 && k > kc;
-            for (int p = p0; p < p1; p++)
+            bool blocked = re - rs > 4 && k > kc;
+            for (int p = sp0; p < sp1; p++)
             {
                 ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
                 int unit0 = p * w.Unit;
@@ -307,18 +330,18 @@ internal sealed unsafe class LayerJob : IParallelJob
                     for (int k0 = 0; k0 < k; k0 += kc)
                     {
                         int kb = Math.Min(kc, k - k0);
-                        for (int r0 = 0; r0 < batch; r0 += 4)
+                        for (int r0 = rs; r0 < re; r0 += 4)
                         {
                             PanelKernels.Multiply(
-                                ref Unsafe.Add(ref hPrev, (r0 * ldhp) + k0), ldhp, Math.Min(4, batch - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, r0 * pw), pw, k0 > 0);
+                                ref Unsafe.Add(ref hPrev, (r0 * ldhp) + k0), ldhp, Math.Min(4, re - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, (r0 - rs) * pw), pw, k0 > 0);
                         }
                     }
                 }
 
-                for (int r0 = 0; r0 < batch; r0 += 4)
+                for (int r0 = rs; r0 < re; r0 += 4)
                 {
-                    int mr = Math.Min(4, batch - r0);
-                    ref float c = ref blocked ? ref Unsafe.Add(ref tile, r0 * pw) : ref tile;
+                    int mr = Math.Min(4, re - r0);
+                    ref float c = ref blocked ? ref Unsafe.Add(ref tile, (r0 - rs) * pw) : ref tile;
                     if (!blocked)
                     {
                         PanelKernels.Multiply(ref Unsafe.Add(ref hPrev, r0 * ldhp), ldhp, mr, ref panel, k, pw, ref c, pw);
@@ -342,20 +365,27 @@ internal sealed unsafe class LayerJob : IParallelJob
                 }
             }
 
-            barrier.SignalAndWait();
+            if (!splitRows)
+            {
+                barrier.SignalAndWait();
+            }
+
             if (project)
             {
-                Project(w, ref hiddenFull, paddedHidden, ref dst, ldh, ref tile, q0, q1);
-                barrier.SignalAndWait();
+                Project(w, ref hiddenFull, paddedHidden, ref dst, ldh, ref tile, q0, q1, rs, re);
+                if (!splitRows)
+                {
+                    barrier.SignalAndWait();
+                }
             }
 
             hPrev = ref dst;
             ldhp = ldh;
         }
 
-        if (rank == 0)
+        if (rank == 0 || splitRows)
         {
-            for (int b = 0; b < batch; b++)
+            for (int b = rs; b < re; b++)
             {
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hPrev, b * ldhp), hOut).CopyTo(new Span<float>(_hN + (((index * batch) + b) * hOut), hOut));
                 if (spec.Kind == CellKind.Lstm)
@@ -366,18 +396,18 @@ internal sealed unsafe class LayerJob : IParallelJob
         }
     }
 
-    /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for projection panels [q0, q1), written to the output rows.</summary>
+    /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for projection panels [q0, q1) and rows [rs, re), written to the output rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Project(PackedLayer w, ref float hiddenFull, int paddedHidden, ref float dst, nint ldh, ref float tile, int q0, int q1)
+    private static void Project(PackedLayer w, ref float hiddenFull, int paddedHidden, ref float dst, nint ldh, ref float tile, int q0, int q1, int rs, int re)
     {
         const int U = PackedLayer.ProjUnit;
         ref float whr = ref MemoryMarshal.GetArrayDataReference(w.WeightHR!);
         for (int p = q0; p < q1; p++)
         {
             int valid = Math.Min(U, w.ProjSize - (p * U));
-            for (int r0 = 0; r0 < _batch; r0 += 4)
+            for (int r0 = rs; r0 < re; r0 += 4)
             {
-                int mr = Math.Min(4, _batch - r0);
+                int mr = Math.Min(4, re - r0);
                 PanelKernels.Multiply(ref Unsafe.Add(ref hiddenFull, r0 * paddedHidden), paddedHidden, mr, ref Unsafe.Add(ref whr, p * w.Hidden * U), w.Hidden, U, ref tile, U);
                 for (int r = 0; r < mr; r++)
                 {

@@ -10,7 +10,11 @@ namespace Recurrent.Tests.Properties;
 [Collection(nameof(ThreadSettings))]
 public sealed class ThreadCountTests
 {
-    public static TheoryData<string> Configs => new() { "lstm 1,7,32,256", "lstm bi proj 5,6,20,100", "gru bi 33,4,16,64", "rnn relu 2,8,48,300" };
+    public static TheoryData<string> Configs => new()
+    {
+        "lstm 1,7,32,256", "lstm bi proj 5,6,20,100", "gru bi 33,4,16,64", "rnn relu 2,8,48,300",
+        "lstm proj 20,5,12,80", "gru 17,4,16,64", // batch split across workers (17: a partial last row block)
+    };
 
     [Theory]
     [MemberData(nameof(Configs))]
