@@ -99,6 +99,28 @@ public sealed class LayerPropertyTests
     }
 
     [Fact]
+    public void CellStep_BatchOfOne_EqualsThatRowInABatch()
+    {
+        // Batch 1 takes the two-panels-at-once kernels (LSTM 40 units = 3 panels, GRU 130 = 3 panels: a pair and one).
+        var lstm = new LstmCell(24, 40, seed: 3);
+        var gru = new GruCell(24, 130, seed: 4);
+        float[] x = T.Values(T.Random(5, 1f, 3, 24));
+        float[] h = T.Values(T.Random(6, 1f, 3, 130));
+        float[] c = T.Values(T.Random(7, 1f, 3, 40));
+        (Tensor<float> lstmH, Tensor<float> lstmC) = lstm.Forward(Tensor.Create(x, [3, 24]), Tensor.Create(h[..120], [3, 40]), Tensor.Create(c, [3, 40]));
+        Tensor<float> gruH = gru.Forward(Tensor.Create(x, [3, 24]), Tensor.Create(h, [3, 130]));
+        for (int b = 0; b < 3; b++)
+        {
+            (Tensor<float> oneH, Tensor<float> oneC) = lstm.Forward(
+                Tensor.Create(x.AsSpan(b * 24, 24).ToArray(), [24]), Tensor.Create(h.AsSpan(b * 40, 40).ToArray(), [40]), Tensor.Create(c.AsSpan(b * 40, 40).ToArray(), [40]));
+            T.Values(oneH).Should().Equal(T.Values(lstmH).AsSpan(b * 40, 40).ToArray(), $"LSTM h, row {b}");
+            T.Values(oneC).Should().Equal(T.Values(lstmC).AsSpan(b * 40, 40).ToArray(), $"LSTM c, row {b}");
+            T.Values(gru.Forward(Tensor.Create(x.AsSpan(b * 24, 24).ToArray(), [24]), Tensor.Create(h.AsSpan(b * 130, 130).ToArray(), [130])))
+                .Should().Equal(T.Values(gruH).AsSpan(b * 130, 130).ToArray(), $"GRU h, row {b}");
+        }
+    }
+
+    [Fact]
     public void WholeSequence_EqualsTwoChunksWithCarriedState()
     {
         var rnn = new Rnn(3, 4, numLayers: 3, nonlinearity: Nonlinearity.Relu, seed: 7);
