@@ -20,8 +20,12 @@ public sealed class RecurrentWorkspace
     internal float[] LayerB = [];
     internal float[] StateCopy = [];
     internal LayerJob? Job;
-    internal SpinBarrier[] Barriers = [];
-    internal int BarrierWorkers;
+    /// <summary>The barrier of all workers, when they go through the directions together.</summary>
+    internal SpinBarrier Together = SpinBarrier.Alone;
+
+    /// <summary>One barrier per half of the workers, when the two directions run side by side.</summary>
+    internal SpinBarrier[] Apart = [SpinBarrier.Alone, SpinBarrier.Alone];
+    internal int BarrierWorkers = 1;
     internal int TileStride;
 
     /// <summary>The floats this workspace holds now.</summary>
@@ -47,10 +51,9 @@ public sealed class RecurrentWorkspace
 
         if (BarrierWorkers != workers)
         {
-            // One barrier per direction group: all workers together, or half each when directions run side by side.
-            Barriers = spec.NumDirections == 2 && workers >= 2
-                ? [new SpinBarrier(workers / 2), new SpinBarrier(workers - (workers / 2))]
-                : [new SpinBarrier(workers)];
+            // Both layouts LayerJob.Execute may choose, so one workspace serves modules of either direction count.
+            Together = new SpinBarrier(workers);
+            Apart = [new SpinBarrier(workers / 2), new SpinBarrier(workers - (workers / 2))];
             BarrierWorkers = workers;
         }
 

@@ -190,13 +190,13 @@ internal sealed unsafe class LayerJob : IParallelJob
         {
             int firstGroup = workers / 2;
             bool reverse = worker >= firstGroup;
-            RunDirection(reverse ? 1 : 0, reverse ? worker - firstGroup : worker, reverse ? workers - firstGroup : firstGroup, ws.Barriers[reverse ? 1 : 0], worker);
+            RunDirection(reverse ? 1 : 0, reverse ? worker - firstGroup : worker, reverse ? workers - firstGroup : firstGroup, ws.Apart[reverse ? 1 : 0], worker);
             return;
         }
 
         for (int direction = 0; direction < _spec.NumDirections; direction++)
         {
-            RunDirection(direction, worker, workers, ws.Barriers[0], worker);
+            RunDirection(direction, worker, workers, ws.Together, worker);
         }
     }
 

@@ -137,6 +137,47 @@ public sealed class SpanApiTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OneWorkspace_SharedByUnidirectionalAndBidirectionalModules_GivesTheTensorResults(bool bidirectionalFirst)
+    {
+        // Regression: the workspace kept the barriers of the first module's direction layout for the second one.
+        var uni = new Lstm(8, 64, seed: 1).Eval();
+        var bi = new Lstm(8, 64, bidirectional: true, seed: 2).Eval();
+        const int batch = 4, seq = 6;
+        float[] x = T.Values(T.Random(3, 1f, seq, batch, 8));
+        var shape = new SequenceShape(seq, batch, 8);
+        int saved = Parallelism.NumThreads;
+        try
+        {
+            Parallelism.NumThreads = 2;
+            float[] uniExpected = T.Values(uni.Forward(Tensor.Create(x, [seq, batch, 8])).Output);
+            float[] biExpected = T.Values(bi.Forward(Tensor.Create(x, [seq, batch, 8])).Output);
+            var workspace = new RecurrentWorkspace();
+            float[] uniOut = new float[seq * batch * 64], biOut = new float[seq * batch * 128];
+            void RunUni() => uni.Forward(x, shape, default, default, uniOut, new float[batch * 64], new float[batch * 64], workspace);
+            void RunBi() => bi.Forward(x, shape, default, default, biOut, new float[2 * batch * 64], new float[2 * batch * 64], workspace);
+            if (bidirectionalFirst)
+            {
+                RunBi();
+                RunUni();
+            }
+            else
+            {
+                RunUni();
+                RunBi();
+            }
+
+            uniOut.Should().Equal(uniExpected);
+            biOut.Should().Equal(biExpected);
+        }
+        finally
+        {
+            Parallelism.NumThreads = saved;
+        }
+    }
+
     [Fact]
     public void Parallelism_RefusesFewerThanOneThread() =>
         new Action(() => Parallelism.NumThreads = 0).Should().Throw<ArgumentOutOfRangeException>().WithMessage("the number of threads must be at least 1*");
