@@ -29,12 +29,12 @@ public sealed class RecurrentWorkspace
     internal int TileStride;
 
     /// <summary>The floats this workspace holds now.</summary>
-    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length;
+    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length + StateCopy.Length;
 
     internal void Ensure(in RecurrentSpec spec, int seqLen, int batch, int workers)
     {
         int unit = PackedLayer.UnitFor(spec.Kind);
-        int panels = (spec.HiddenSize + unit - 1) / unit;
+        int panels = PackedLayer.PanelsFor(spec.Kind, spec.HiddenSize);
         int paddedHidden = panels * unit;
         int gateWidth = Math.Max(spec.Kind.GateCount() * unit, PackedLayer.ProjUnit);
         long rows = (long)seqLen * batch;

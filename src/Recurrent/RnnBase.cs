@@ -124,11 +124,6 @@ public abstract class RnnBase : Module
     /// <inheritdoc/>
     protected override void OnParametersChanged()
     {
-        if (_weights is null)
-        {
-            return; // still inside the base constructor
-        }
-
         var packed = new PackedLayer[_weights.Length];
         for (int i = 0; i < packed.Length; i++)
         {

@@ -71,11 +71,6 @@ public abstract class RnnCellBase : Module
     /// <inheritdoc/>
     protected override void OnParametersChanged()
     {
-        if (_weights is null)
-        {
-            return;
-        }
-
         _packed = [new PackedLayer(_spec.Kind, InputSize, HiddenSize, HiddenSize, _weights[0])];
     }
 

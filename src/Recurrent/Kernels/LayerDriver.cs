@@ -122,9 +122,7 @@ internal static unsafe class LayerDriver
             return threads;
         }
 
-        int unit = PackedLayer.UnitFor(spec.Kind);
-        int panels = (spec.HiddenSize + unit - 1) / unit;
-        return Math.Min(threads, panels * spec.NumDirections);
+        return Math.Min(threads, PackedLayer.PanelsFor(spec.Kind, spec.HiddenSize) * spec.NumDirections);
     }
 }
 

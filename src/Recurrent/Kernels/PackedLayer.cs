@@ -24,7 +24,7 @@ internal sealed class PackedLayer
         InputSize = inputSize;
         Hidden = hidden;
         HiddenIn = hiddenIn;
-        Panels = (hidden + Unit - 1) / Unit;
+        Panels = PanelsFor(kind, hidden);
         PanelWidth = Gates * Unit;
         WeightIH = Pack(w.WeightIH, Gates, hidden, inputSize, Unit);
         WeightHH = Pack(w.WeightHH, Gates, hidden, hiddenIn, Unit);
@@ -97,6 +97,9 @@ internal sealed class PackedLayer
 
     /// <summary>U for a cell kind: 16 units × 4 LSTM gates, 64 units × 3 GRU gates or × 1 RNN gate.</summary>
     public static int UnitFor(CellKind kind) => kind == CellKind.Lstm ? 16 : 64;
+
+    /// <summary>Panels that hold <paramref name="hidden"/> units: the last one padded with zero weights.</summary>
+    public static int PanelsFor(CellKind kind, int hidden) => (hidden + UnitFor(kind) - 1) / UnitFor(kind);
 
     /// <summary>The packed column of gate <paramref name="gate"/>, hidden unit <paramref name="unit"/>.</summary>
     public int PackedColumn(int gate, int unit) => ((unit / Unit) * Gates * Unit) + (gate * Unit) + (unit % Unit);
