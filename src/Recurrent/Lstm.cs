@@ -63,4 +63,41 @@ public sealed class Lstm : RnnBase
     public void Forward(
         ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace = null) =>
         ForwardCore(input, shape, h0, c0, output, hN, cN, workspace);
+
+    /// <summary>
+    /// Runs a packed batch of variable-length sequences: each sequence runs only its own length, the reverse direction
+    /// starts at each sequence's own end, and h_n/c_n hold each sequence's state at its last step.
+    /// </summary>
+    /// <param name="input">From <see cref="RnnUtils.PackPaddedSequence"/> or <see cref="RnnUtils.PackSequence"/>; data <c>(sum(lengths), H_in)</c>.</param>
+    /// <param name="h0"><c>(D*num_layers, N, H_out)</c> in the caller's batch order; zeros when null.</param>
+    /// <param name="c0"><c>(D*num_layers, N, hidden_size)</c> in the caller's batch order; zeros when null.</param>
+    /// <exception cref="System.ArgumentException">A shape does not fit the module, in PyTorch's words.</exception>
+    public PackedLstmOutput Forward(PackedSequence input, Tensor<float>? h0 = null, Tensor<float>? c0 = null)
+    {
+        (PackedSequence output, Tensor<float> hN, Tensor<float>? cN) = ForwardCore(input, h0, c0);
+        return new PackedLstmOutput(output, hN, cN!);
+    }
+
+    /// <summary>The allocation-free packed forward: <see cref="Forward(PackedSequence, Tensor{float}?, Tensor{float}?)"/> on the caller's memory.</summary>
+    /// <param name="input">Packed data <c>(sum(lengths), H_in)</c>, row-major.</param>
+    /// <param name="batchSizes">Rows at each step: positive, non-increasing (<see cref="PackedSequence.BatchSizes"/>).</param>
+    /// <param name="sortedIndices">The caller's batch index of each sorted row, or empty when the batch is in sorted order.</param>
+    /// <param name="h0"><c>(D*num_layers, N, H_out)</c> in the caller's order, or empty for zeros.</param>
+    /// <param name="c0"><c>(D*num_layers, N, hidden_size)</c> in the caller's order, or empty for zeros.</param>
+    /// <param name="output">Receives the packed output <c>(sum(lengths), D*H_out)</c>.</param>
+    /// <param name="hN">Receives <c>(D*num_layers, N, H_out)</c> in the caller's order.</param>
+    /// <param name="cN">Receives <c>(D*num_layers, N, hidden_size)</c> in the caller's order.</param>
+    /// <param name="workspace">Scratch memory to reuse; <see langword="null"/> uses the module's pool.</param>
+    /// <exception cref="System.ArgumentException">The batch sizes or indices are invalid, a length does not match, or <paramref name="output"/> overlaps a source.</exception>
+    public void Forward(
+        ReadOnlySpan<float> input,
+        ReadOnlySpan<int> batchSizes,
+        ReadOnlySpan<int> sortedIndices,
+        ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0,
+        Span<float> output,
+        Span<float> hN,
+        Span<float> cN,
+        RecurrentWorkspace? workspace = null) =>
+        ForwardCore(input, batchSizes, sortedIndices, h0, c0, output, hN, cN, workspace);
 }

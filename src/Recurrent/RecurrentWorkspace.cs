@@ -19,6 +19,16 @@ public sealed class RecurrentWorkspace
     internal float[] LayerA = [];
     internal float[] LayerB = [];
     internal float[] StateCopy = [];
+    internal float[] SortedH0 = [];
+
+    /// <summary>Rows active at each step (the batch, or a packed sequence's batch sizes).</summary>
+    internal int[] StepRows = [];
+
+    /// <summary>The row where each step's rows begin in a time-major layout.</summary>
+    internal int[] StepOffsets = [];
+
+    /// <summary>The steps each batch row runs.</summary>
+    internal int[] RowLengths = [];
     internal LayerJob? Job;
     /// <summary>The barrier of all workers, when they go through the directions together.</summary>
     internal SpinBarrier Together = SpinBarrier.Alone;
@@ -29,15 +39,57 @@ public sealed class RecurrentWorkspace
     internal int TileStride;
 
     /// <summary>The floats this workspace holds now.</summary>
-    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length + StateCopy.Length;
+    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length + StateCopy.Length + SortedH0.Length;
 
-    internal void Ensure(in RecurrentSpec spec, int seqLen, int batch, int workers)
+    /// <summary>Records the rows of each step: <paramref name="batch"/> at every step, or the packed <paramref name="batchSizes"/>. Returns the total rows.</summary>
+    internal int SetSteps(int seqLen, int batch, ReadOnlySpan<int> batchSizes)
+    {
+        GrowInts(ref StepRows, seqLen);
+        GrowInts(ref StepOffsets, seqLen);
+        GrowInts(ref RowLengths, batch);
+        int total = 0;
+        for (int t = 0; t < seqLen; t++)
+        {
+            int rows = batchSizes.IsEmpty ? batch : batchSizes[t];
+            StepRows[t] = rows;
+            StepOffsets[t] = total;
+            total = checked(total + rows);
+        }
+
+        for (int b = 0, t = seqLen; b < batch; b++)
+        {
+            while (t > 0 && StepRows[t - 1] <= b)
+            {
+                t--;
+            }
+
+            RowLengths[b] = t;
+        }
+
+        return total;
+    }
+
+    /// <summary>Initial states <c>(numStates, N, width)</c> with rows in sorted order: row b is the caller's row <c>sortedIndices[b]</c>.</summary>
+    internal ReadOnlySpan<float> SortStates(ReadOnlySpan<float> states, int numStates, int batch, int width, ReadOnlySpan<int> sortedIndices)
+    {
+        Grow(ref SortedH0, states.Length);
+        for (int s = 0; s < numStates; s++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                states.Slice(((s * batch) + sortedIndices[b]) * width, width).CopyTo(SortedH0.AsSpan(((s * batch) + b) * width, width));
+            }
+        }
+
+        return SortedH0.AsSpan(0, states.Length);
+    }
+
+    internal void Ensure(in RecurrentSpec spec, long rows, int batch, int workers)
     {
         int unit = PackedLayer.UnitFor(spec.Kind);
         int panels = PackedLayer.PanelsFor(spec.Kind, spec.HiddenSize);
         int paddedHidden = panels * unit;
         int gateWidth = Math.Max(spec.Kind.GateCount() * unit, PackedLayer.ProjUnit);
-        long rows = (long)seqLen * batch;
         int layerWidth = spec.NumDirections * spec.OutputSize;
         Grow(ref Gates, rows * panels * gateWidth * spec.NumDirections);
         TileStride = Math.Max(4, batch) * gateWidth;
@@ -68,6 +120,14 @@ public sealed class RecurrentWorkspace
         Grow(ref StateCopy, state.Length);
         state.CopyTo(StateCopy);
         return StateCopy.AsSpan(0, state.Length);
+    }
+
+    private static void GrowInts(ref int[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new int[length];
+        }
     }
 
     private static void Grow(ref float[] buffer, long length)

@@ -293,6 +293,120 @@ public abstract class RnnBase : Module
         }
     }
 
+    /// <summary>Packed input: checks as PyTorch does (2-D data, input size, states against <c>batch_sizes[0]</c>), then runs the driver.</summary>
+    private protected (PackedSequence Output, Tensor<float> HN, Tensor<float>? CN) ForwardCore(PackedSequence input, Tensor<float>? h0, Tensor<float>? c0)
+    {
+        if (input is null)
+        {
+            ThrowHelper.Null(nameof(input));
+        }
+
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        SequenceShape shape = SequenceShape.OfPacked(input);
+        shape.CheckFeatures(InputSize);
+        int numStates = NumLayers * _spec.NumDirections;
+        int hOut = _spec.OutputSize;
+        if (h0 is not null)
+        {
+            shape.CheckState(h0, numStates, hOut, lstm ? "hidden[0]" : "hidden", nameof(h0));
+        }
+
+        if (c0 is not null)
+        {
+            shape.CheckState(c0, numStates, HiddenSize, "hidden[1]", nameof(c0));
+        }
+
+        int rows = TensorData.Length(input.Data, 0);
+        int width = _spec.NumDirections * hOut;
+        float[] output = GC.AllocateUninitializedArray<float>(checked(rows * width));
+        var hN = new float[numStates * shape.Batch * hOut];
+        float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
+        ForwardCore(
+            TensorData.Read(input.Data),
+            input.BatchSizes,
+            input.SortedIndices,
+            h0 is null ? default : TensorData.Read(h0),
+            c0 is null ? default : TensorData.Read(c0),
+            output,
+            hN,
+            cN,
+            null);
+
+        return (
+            input.WithData(Tensor.Create(output, [rows, width])),
+            Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
+            lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
+    }
+
+    /// <summary>The allocation-free packed path: checks the batch sizes, permutation and every length, then runs the driver.</summary>
+    private protected void ForwardCore(
+        ReadOnlySpan<float> input,
+        ReadOnlySpan<int> batchSizes,
+        ReadOnlySpan<int> sortedIndices,
+        ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0,
+        Span<float> output,
+        Span<float> hN,
+        Span<float> cN,
+        RecurrentWorkspace? workspace)
+    {
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        int rows = PackedChecks.Rows(batchSizes);
+        if (!sortedIndices.IsEmpty)
+        {
+            PackedChecks.Permutation(sortedIndices, batchSizes[0], nameof(sortedIndices));
+        }
+
+        int numStates = NumLayers * _spec.NumDirections;
+        int hOut = _spec.OutputSize;
+        var shape = new SequenceShape(batchSizes.Length, batchSizes[0], InputSize);
+        SpanChecks.Packed(input, rows, InputSize, "H_in", nameof(input));
+        SpanChecks.Packed(output, rows, _spec.NumDirections * hOut, "D*H_out", nameof(output));
+        SpanChecks.State(hN, shape, numStates, hOut, nameof(hN));
+        if (lstm)
+        {
+            SpanChecks.State(cN, shape, numStates, HiddenSize, nameof(cN));
+        }
+
+        if (!h0.IsEmpty)
+        {
+            SpanChecks.State(h0, shape, numStates, hOut, nameof(h0));
+        }
+
+        if (!c0.IsEmpty)
+        {
+            SpanChecks.State(c0, shape, numStates, HiddenSize, nameof(c0));
+        }
+
+        SpanChecks.NoOverlap(output, input, nameof(output), nameof(input));
+        SpanChecks.NoOverlap(output, h0, nameof(output), nameof(h0));
+        SpanChecks.NoOverlap(output, hN, nameof(output), nameof(hN));
+        SpanChecks.NoOverlap(output, c0, nameof(output), nameof(c0));
+        SpanChecks.NoOverlap(output, cN, nameof(output), nameof(cN));
+        RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
+        LayerDriver.Forward(
+            _spec,
+            _packed,
+            input,
+            batchSizes.Length,
+            batchSizes[0],
+            true,
+            h0,
+            c0,
+            output,
+            hN,
+            lstm ? cN : default,
+            Dropout,
+            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null,
+            ws,
+            batchSizes,
+            sortedIndices);
+        if (workspace is null)
+        {
+            _workspaces.Return(ws);
+        }
+    }
+
     private Random NextDropoutRandom()
     {
         int seed;

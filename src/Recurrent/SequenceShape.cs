@@ -57,6 +57,26 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
         return batchFirst ? new SequenceShape(Dim(1), Dim(0), Dim(2), true) : new SequenceShape(Dim(0), Dim(1), Dim(2));
     }
 
+    /// <summary>
+    /// The shape of packed input as a recurrent layer sees it: L = the longest length, N = <c>BatchSizes[0]</c>.
+    /// Its data must be 2-D <c>(sum(lengths), H_in)</c>; states are checked against N, as in PyTorch.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data is not 2-D.</exception>
+    public static SequenceShape OfPacked(PackedSequence input)
+    {
+        if (input is null)
+        {
+            ThrowHelper.Null(nameof(input));
+        }
+
+        if (input.Data.Rank != 2)
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"input must have 2 dimensions, got {input.Data.Rank}"), nameof(input));
+        }
+
+        return new SequenceShape(input.MaxLength, input.BatchSize, TensorData.Length(input.Data, 1));
+    }
+
     /// <summary>The same sequence batch with another feature size (e.g. the layer's output width).</summary>
     public SequenceShape WithFeatures(int features) => this with { Features = features };
 

@@ -25,6 +25,16 @@ internal static class SpanChecks
         }
     }
 
+    /// <summary>Packed rows <c>(sum(lengths), width)</c>.</summary>
+    public static void Packed(ReadOnlySpan<float> span, int rows, int width, string widthName, string paramName)
+    {
+        long expected = (long)rows * width;
+        if (span.Length != expected)
+        {
+            Fail(paramName, expected, string.Create(CultureInfo.InvariantCulture, $"(sum(lengths)={rows}, {widthName}={width})"), span.Length);
+        }
+    }
+
     /// <summary>A cell's <c>(N, width)</c> rows.</summary>
     public static void Rows(ReadOnlySpan<float> span, int batch, int width, string widthName, string paramName)
     {

@@ -58,6 +58,11 @@ internal static unsafe class LayerDriver
     /// <param name="dropout">Probability of zeroing an element between layers.</param>
     /// <param name="dropoutRandom">The mask source; <see langword="null"/> means no dropout (evaluation mode).</param>
     /// <param name="workspace">Scratch memory, grown as needed.</param>
+    /// <param name="batchSizes">
+    /// Packed input (<see cref="PackedSequence"/>): rows active at each step, non-increasing, summing to the input's rows;
+    /// <paramref name="seqLen"/> is its length and <paramref name="batch"/> its first element. Empty for a padded batch.
+    /// </param>
+    /// <param name="sortedIndices">Packed input: the caller's batch index of each sorted row, by which h0/c0 are read and h_n/c_n written; empty for the identity.</param>
     public static void Forward(
         in RecurrentSpec spec,
         PackedLayer[] layers,
@@ -72,22 +77,31 @@ internal static unsafe class LayerDriver
         Span<float> cN,
         float dropout,
         Random? dropoutRandom,
-        RecurrentWorkspace workspace)
+        RecurrentWorkspace workspace,
+        ReadOnlySpan<int> batchSizes = default,
+        ReadOnlySpan<int> sortedIndices = default)
     {
         int threads = ChooseThreads(spec, batch);
-        workspace.Ensure(spec, seqLen, batch, threads);
+        int rows = workspace.SetSteps(seqLen, batch, batchSizes);
+        workspace.Ensure(spec, rows, batch, threads);
         LayerJob job = workspace.Job!;
-        int rows = seqLen * batch;
         int layerWidth = spec.NumDirections * spec.OutputSize;
+        if (!sortedIndices.IsEmpty && !h0.IsEmpty)
+        {
+            // The kernels read a step's initial h as strided rows, so h0 is put in sorted order once (a few rows per layer).
+            h0 = workspace.SortStates(h0, spec.NumLayers * spec.NumDirections, batch, spec.OutputSize, sortedIndices);
+        }
+
         fixed (float* pInput = input, pH0 = h0, pC0 = c0, pOutput = output, pHN = hN, pCN = cN)
         fixed (float* pLayerA = workspace.LayerA, pLayerB = workspace.LayerB)
+        fixed (int* pPerm = sortedIndices)
         {
             float* layerInput = pInput;
             for (int layer = 0; layer < spec.NumLayers; layer++)
             {
                 bool last = layer == spec.NumLayers - 1;
                 float* layerOutput = last ? pOutput : (layer % 2 == 0 ? pLayerA : pLayerB);
-                job.Set(spec, layers, layer, seqLen, batch, timeMajor, layerInput, layerOutput, pH0, pC0, pHN, pCN, workspace);
+                job.Set(spec, layers, layer, seqLen, batch, rows, timeMajor, layerInput, layerOutput, pH0, pC0, pHN, pCN, pPerm, workspace);
                 if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
                 {
                     job.Execute(0, 1);
@@ -137,6 +151,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     private int _layer;
     private int _seqLen;
     private int _batch;
+    private int _rows;
     private bool _timeMajor;
     private float* _input;
     private float* _output;
@@ -144,15 +159,18 @@ internal sealed unsafe class LayerJob : IParallelJob
     private float* _c0;
     private float* _hN;
     private float* _cN;
+    private int* _perm;
     private RecurrentWorkspace? _ws;
 
-    public void Set(in RecurrentSpec spec, PackedLayer[] layers, int layer, int seqLen, int batch, bool timeMajor, float* input, float* output, float* h0, float* c0, float* hN, float* cN, RecurrentWorkspace ws)
+    public void Set(
+        in RecurrentSpec spec, PackedLayer[] layers, int layer, int seqLen, int batch, int rows, bool timeMajor, float* input, float* output, float* h0, float* c0, float* hN, float* cN, int* perm, RecurrentWorkspace ws)
     {
         _spec = spec;
         _layers = layers;
         _layer = layer;
         _seqLen = seqLen;
         _batch = batch;
+        _rows = rows;
         _timeMajor = timeMajor;
         _input = input;
         _output = output;
@@ -160,6 +178,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         _c0 = c0;
         _hN = hN;
         _cN = cN;
+        _perm = perm;
         _ws = ws;
     }
 
@@ -167,6 +186,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     public void Clear()
     {
         _input = _output = _h0 = _c0 = _hN = _cN = null;
+        _perm = null;
         _layers = [];
     }
 
@@ -200,6 +220,45 @@ internal sealed unsafe class LayerJob : IParallelJob
 
     private static (int Start, int End) Share(int count, int rank, int size) => ((count * rank) / size, (count * (rank + 1)) / size);
 
+    /// <summary>
+    /// This worker's rows when the batch is split by rows: whole blocks of 4, balanced by the steps each row runs
+    /// (a packed batch's rows are sorted longest first, so equal counts would leave the last workers idle).
+    /// </summary>
+    private static (int Start, int End) ShareRows(ReadOnlySpan<int> rowLengths, int rank, int size)
+    {
+        long total = 0;
+        foreach (int length in rowLengths)
+        {
+            total += length;
+        }
+
+        long from = (total * rank) / size;
+        long to = (total * (rank + 1)) / size;
+        int start = -1;
+        int end = rowLengths.Length;
+        long done = 0;
+        for (int b0 = 0; b0 < rowLengths.Length; b0 += 4)
+        {
+            if (start < 0 && done >= from)
+            {
+                start = b0;
+            }
+
+            if (done >= to && rank < size - 1)
+            {
+                end = b0;
+                break;
+            }
+
+            for (int b = b0; b < Math.Min(b0 + 4, rowLengths.Length); b++)
+            {
+                done += rowLengths[b];
+            }
+        }
+
+        return start < 0 ? (end, end) : (start, Math.Max(start, end));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunDirection(int direction, int rank, int size, SpinBarrier barrier, int slot)
     {
@@ -208,7 +267,8 @@ internal sealed unsafe class LayerJob : IParallelJob
         int index = (_layer * spec.NumDirections) + direction;
         PackedLayer w = _layers[index];
         int batch = _batch;
-        int rows = _seqLen * batch;
+        int rows = _rows;
+        int seqLen = _seqLen;
         int hOut = spec.OutputSize;
         int hidden = spec.HiddenSize;
         int paddedHidden = w.Panels * w.Unit;
@@ -216,9 +276,11 @@ internal sealed unsafe class LayerJob : IParallelJob
         int pw = w.PanelWidth;
         int layerWidth = spec.NumDirections * hOut;
         int inputSize = spec.LayerInputSize(_layer);
-        int rowStride = _timeMajor ? 1 : _seqLen;
+        int rowStride = _timeMajor ? 1 : seqLen;
         nint ldh = rowStride * layerWidth;
         nint ldig = rowStride * gp;
+        ReadOnlySpan<int> stepRows = ws.StepRows.AsSpan(0, seqLen);
+        ReadOnlySpan<int> stepOffsets = ws.StepOffsets.AsSpan(0, seqLen);
 
         ref float gates = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Gates), direction * rows * gp);
         ref float tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * ws.TileStride);
@@ -273,7 +335,7 @@ internal sealed unsafe class LayerJob : IParallelJob
             {
                 for (int b = 0; b < batch; b++)
                 {
-                    new ReadOnlySpan<float>(_c0 + (((index * batch) + b) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden));
+                    new ReadOnlySpan<float>(_c0 + (((index * batch) + Caller(b)) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden));
                 }
             }
 
@@ -285,9 +347,12 @@ internal sealed unsafe class LayerJob : IParallelJob
 
         barrier.SignalAndWait();
 
-        ref float hPrev = ref _h0 is null
+        // A row's h_{t-1} is the previous step's output row, or its initial state at the step it starts: step 0 going
+        // forward; going backward, the step at its own end (a packed batch shrinks, so rows join the reverse pass late).
+        ref float hInit = ref _h0 is null
             ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros)
             : ref Unsafe.AsRef<float>(_h0 + (index * batch * hOut));
+        ref float hPrev = ref hInit;
         nint ldhp = hOut;
         ref float outBase = ref Unsafe.AsRef<float>(_output);
         bool project = spec.ProjSize > 0;
@@ -301,65 +366,76 @@ internal sealed unsafe class LayerJob : IParallelJob
         (int q0, int q1) = project ? Share(w.ProjPanels, rank, size) : (0, 0);
         if (splitRows)
         {
-            (int b0, int b1) = Share((batch + 3) / 4, rank, size);
-            (rs, re) = (b0 * 4, Math.Min(b1 * 4, batch));
+            (rs, re) = ShareRows(ws.RowLengths.AsSpan(0, batch), rank, size);
             (sp0, sp1) = (0, w.Panels);
             (q0, q1) = (0, project ? w.ProjPanels : 0);
         }
 
-        for (int step = 0; step < _seqLen; step++)
+        for (int step = 0; step < seqLen; step++)
         {
-            int t = direction == 0 ? step : _seqLen - 1 - step;
-            int rowBase = _timeMajor ? t * batch : t;
+            int t = direction == 0 ? step : seqLen - 1 - step;
+            int active = stepRows[t];
+            int carried = direction == 0 ? (step == 0 ? 0 : active) : (t + 1 < seqLen ? stepRows[t + 1] : 0);
+            int rowBase = _timeMajor ? stepOffsets[t] : t;
+            int end = Math.Min(re, active);
             ref float dst = ref Unsafe.Add(ref outBase, (rowBase * layerWidth) + (direction * hOut));
             ref float ig = ref Unsafe.Add(ref gates, rowBase * gp);
             ref float target = ref project ? ref hiddenFull : ref dst;
             nint ldt = project ? paddedHidden : ldh;
             int k = w.HiddenIn;
-            bool blocked = re - rs > 4 && k > kc;
+            bool blocked = end - rs > 4 && k > kc;
             for (int p = sp0; p < sp1; p++)
             {
                 ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
                 int unit0 = p * w.Unit;
                 int valid = Math.Min(w.Unit, hidden - unit0);
-                if (blocked)
+
+                // Two row segments: rows carried from the previous step, then rows starting here from their initial h.
+                for (int segment = 0; segment < 2; segment++)
                 {
-                    // Several row blocks share the panel: K-block it through L1, partial sums in this worker's C rows.
-                    for (int k0 = 0; k0 < k; k0 += kc)
+                    ref float hp = ref segment == 0 ? ref hPrev : ref hInit;
+                    nint ld = segment == 0 ? ldhp : hOut;
+                    int from = segment == 0 ? rs : Math.Max(rs, carried);
+                    int to = segment == 0 ? Math.Min(end, carried) : end;
+                    if (blocked)
                     {
-                        int kb = Math.Min(kc, k - k0);
-                        for (int r0 = rs; r0 < re; r0 += 4)
+                        // Several row blocks share the panel: K-block it through L1, partial sums in this worker's C rows.
+                        for (int k0 = 0; k0 < k; k0 += kc)
                         {
-                            PanelKernels.Multiply(
-                                ref Unsafe.Add(ref hPrev, (r0 * ldhp) + k0), ldhp, Math.Min(4, re - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, (r0 - rs) * pw), pw, k0 > 0);
+                            int kb = Math.Min(kc, k - k0);
+                            for (int r0 = from; r0 < to; r0 += 4)
+                            {
+                                PanelKernels.Multiply(
+                                    ref Unsafe.Add(ref hp, (r0 * ld) + k0), ld, Math.Min(4, to - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, (r0 - rs) * pw), pw, k0 > 0);
+                            }
                         }
                     }
-                }
 
-                for (int r0 = rs; r0 < re; r0 += 4)
-                {
-                    int mr = Math.Min(4, re - r0);
-                    ref float c = ref blocked ? ref Unsafe.Add(ref tile, (r0 - rs) * pw) : ref tile;
-                    if (!blocked)
+                    for (int r0 = from; r0 < to; r0 += 4)
                     {
-                        PanelKernels.Multiply(ref Unsafe.Add(ref hPrev, r0 * ldhp), ldhp, mr, ref panel, k, pw, ref c, pw);
-                    }
+                        int mr = Math.Min(4, to - r0);
+                        ref float c = ref blocked ? ref Unsafe.Add(ref tile, (r0 - rs) * pw) : ref tile;
+                        if (!blocked)
+                        {
+                            PanelKernels.Multiply(ref Unsafe.Add(ref hp, r0 * ld), ld, mr, ref panel, k, pw, ref c, pw);
+                        }
 
-                    FusedGates.Apply(
-                        w.Kind,
-                        w.Unit,
-                        ref c,
-                        mr,
-                        ref Unsafe.Add(ref ig, (r0 * ldig) + (p * pw)),
-                        ldig,
-                        ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
-                        ref Unsafe.Add(ref cell, (r0 * paddedHidden) + unit0),
-                        paddedHidden,
-                        ref Unsafe.Add(ref hPrev, (r0 * ldhp) + unit0),
-                        ldhp,
-                        ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
-                        ldt,
-                        valid);
+                        FusedGates.Apply(
+                            w.Kind,
+                            w.Unit,
+                            ref c,
+                            mr,
+                            ref Unsafe.Add(ref ig, (r0 * ldig) + (p * pw)),
+                            ldig,
+                            ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
+                            ref Unsafe.Add(ref cell, (r0 * paddedHidden) + unit0),
+                            paddedHidden,
+                            ref Unsafe.Add(ref hp, (r0 * ld) + unit0),
+                            ld,
+                            ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
+                            ldt,
+                            valid);
+                    }
                 }
             }
 
@@ -370,7 +446,7 @@ internal sealed unsafe class LayerJob : IParallelJob
 
             if (project)
             {
-                Project(w, ref hiddenFull, paddedHidden, ref dst, ldh, ref tile, q0, q1, rs, re);
+                Project(w, ref hiddenFull, paddedHidden, ref dst, ldh, ref tile, q0, q1, rs, end);
                 if (!splitRows)
                 {
                     barrier.SignalAndWait();
@@ -383,16 +459,26 @@ internal sealed unsafe class LayerJob : IParallelJob
 
         if (rank == 0 || splitRows)
         {
-            for (int b = rs; b < re; b++)
+            // Each row's h_n is its h at the last step it ran: going forward, where the batch shrinks past it; backward, step 0.
+            int lastStep = direction == 0 ? seqLen : 1;
+            for (int t = 0; t < lastStep; t++)
             {
-                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hPrev, b * ldhp), hOut).CopyTo(new Span<float>(_hN + (((index * batch) + b) * hOut), hOut));
-                if (spec.Kind == CellKind.Lstm)
+                int next = direction == 0 && t + 1 < seqLen ? stepRows[t + 1] : 0;
+                ref float final = ref Unsafe.Add(ref outBase, ((_timeMajor ? stepOffsets[t] : t) * layerWidth) + (direction * hOut));
+                for (int b = Math.Max(rs, next); b < Math.Min(re, stepRows[t]); b++)
                 {
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden).CopyTo(new Span<float>(_cN + (((index * batch) + b) * hidden), hidden));
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref final, b * ldh), hOut).CopyTo(new Span<float>(_hN + (((index * batch) + Caller(b)) * hOut), hOut));
+                    if (spec.Kind == CellKind.Lstm)
+                    {
+                        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden).CopyTo(new Span<float>(_cN + (((index * batch) + Caller(b)) * hidden), hidden));
+                    }
                 }
             }
         }
     }
+
+    /// <summary>The caller's batch index of sorted row <paramref name="b"/> (packed input with enforceSorted off).</summary>
+    private int Caller(int b) => _perm is null ? b : _perm[b];
 
     /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for projection panels [q0, q1) and rows [rs, re), written to the output rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

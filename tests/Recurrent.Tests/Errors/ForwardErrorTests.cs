@@ -97,7 +97,8 @@ public sealed class ForwardErrorTests
     [Fact]
     public void NullInput_ThrowsArgumentNull()
     {
-        new Action(() => new Lstm(4, 3).Forward(null!)).Should().Throw<ArgumentNullException>();
+        new Action(() => new Lstm(4, 3).Forward((System.Numerics.Tensors.Tensor<float>)null!)).Should().Throw<ArgumentNullException>();
+        new Action(() => new Lstm(4, 3).Forward((PackedSequence)null!)).Should().Throw<ArgumentNullException>();
         new Action(() => new GruCell(4, 3).Forward(null!)).Should().Throw<ArgumentNullException>();
         new Action(() => new Embedding(4, 3).Forward((System.Numerics.Tensors.Tensor<long>)null!)).Should().Throw<ArgumentNullException>();
     }

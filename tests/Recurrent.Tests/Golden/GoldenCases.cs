@@ -21,6 +21,8 @@ internal static class GoldenCases
         "rnn" => Rnn(name),
         "cells" => Cell(name),
         "embedding" => Embedding(name),
+        "packed" => Packed(name),
+        "utils" => PackedUtilityCases.Run(name),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown fixture folder"),
     };
 
@@ -122,6 +124,64 @@ internal static class GoldenCases
         double worst = Compare(f, "output", output);
         TensorAssert.MatchesPyTorch(f.State("state_after")["weight"], m.StateDict()["weight"], name + ": weight after forward");
         return worst;
+    }
+
+    /// <summary>
+    /// A layer on a PackedSequence: the packing must equal PyTorch's bit for bit (it is a copy), the packed output,
+    /// its padded form and h_n/c_n must match at 1e-5.
+    /// </summary>
+    public static double Packed(string name)
+    {
+        Fixture f = Fixture.Load("packed", name);
+        int inputSize = f.Int("inputSize"), hiddenSize = f.Int("hiddenSize"), layers = f.Int("numLayers");
+        bool batchFirst = f.Bool("batchFirst"), bidirectional = f.Bool("bidirectional");
+        RnnBase m = f.Module switch
+        {
+            "LSTM" => new Lstm(inputSize, hiddenSize, layers, batchFirst: batchFirst, bidirectional: bidirectional, projSize: f.Int("projSize"), seed: 7),
+            "GRU" => new Gru(inputSize, hiddenSize, layers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 7),
+            _ => new Rnn(inputSize, hiddenSize, layers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 7),
+        };
+        Prepare(m, f, m.ToString());
+
+        int[] lengths = f.Ints("inputs", "lengths")!;
+        bool enforceSorted = f.RawInput("enforce_sorted").GetBoolean();
+        PackedSequence packed = RnnUtils.PackPaddedSequence(f.Input("input"), lengths, batchFirst, enforceSorted);
+        packed.BatchSizes.ToArray().Should().Equal(f.Ints("outputs", "batch_sizes"), name + ": batch_sizes");
+        int[] torchSorted = f.Ints("outputs", "sorted_indices") ?? [];
+        // PyTorch 1.13's sort is not stable on large batches; Recurrent keeps ties in batch order. The two orders must
+        // differ only among equal lengths, and then rows are compared in the caller's order (padded output, h_n).
+        bool sameOrder = packed.SortedIndices.SequenceEqual(torchSorted);
+        packed.SortedIndices.ToArray().Select(i => lengths[i]).Should().Equal(torchSorted.Select(i => lengths[i]), name + ": sorted lengths");
+        if (sameOrder)
+        {
+            packed.UnsortedIndices.ToArray().Should().Equal(f.Ints("outputs", "unsorted_indices") ?? [], name + ": unsorted_indices");
+            TensorAssert.Close(f.Output("packed_data"), packed.Data, 0f, name + ": packed data");
+        }
+        else
+        {
+            lengths.Length.Should().BeGreaterThan(16, "small batches sort stably in PyTorch too");
+        }
+
+        Tensor<float>? h0 = f.OptionalInput("h0");
+        (PackedSequence output, double worst) = m switch
+        {
+            Lstm lstm => Run(lstm.Forward(packed, h0, f.OptionalInput("c0"))),
+            Gru gru => Run(gru.Forward(packed, h0)),
+            Rnn rnn => Run(rnn.Forward(packed, h0)),
+            _ => throw new InvalidOperationException(),
+        };
+        output.BatchSizes.ToArray().Should().Equal(packed.BatchSizes.ToArray(), name + ": the output keeps the input's batch sizes");
+        output.SortedIndices.ToArray().Should().Equal(packed.SortedIndices.ToArray(), name + ": and its indices");
+        (Tensor<float> padded, int[] outLengths) = RnnUtils.PadPackedSequence(output, batchFirst);
+        outLengths.Should().Equal(f.Ints("outputs", "output_lengths"), name + ": lengths");
+        return Max(worst, sameOrder ? Compare(f, "output_data", output.Data) : 0, Compare(f, "output_padded", padded));
+
+        (PackedSequence, double) Run(object result) => result switch
+        {
+            PackedLstmOutput o => (o.Output, Max(Compare(f, "h_n", o.HN), Compare(f, "c_n", o.CN))),
+            PackedRnnOutput o => (o.Output, Compare(f, "h_n", o.HN)),
+            _ => throw new InvalidOperationException(),
+        };
     }
 
     private static void Prepare(Module m, Fixture f, string repr)

@@ -19,6 +19,10 @@ public sealed class GoldenTests(ITestOutputHelper output)
 
     public static TheoryData<string> EmbeddingCases => Fixture.Names("embedding");
 
+    public static TheoryData<string> PackedCases => Fixture.Names("packed");
+
+    public static TheoryData<string> UtilityCases => Fixture.Names("utils");
+
     [Theory]
     [MemberData(nameof(LstmCases))]
     public void Lstm_Forward_MatchesPyTorch(string name) => GoldenCases.Lstm(name);
@@ -39,6 +43,14 @@ public sealed class GoldenTests(ITestOutputHelper output)
     [MemberData(nameof(EmbeddingCases))]
     public void Embedding_Forward_MatchesPyTorch(string name) => GoldenCases.Embedding(name);
 
+    [Theory]
+    [MemberData(nameof(PackedCases))]
+    public void Packed_Forward_MatchesPyTorch(string name) => GoldenCases.Packed(name);
+
+    [Theory]
+    [MemberData(nameof(UtilityCases))]
+    public void RnnUtils_MatchPyTorch(string name) => PackedUtilityCases.Run(name);
+
     [Fact]
     public void Fixtures_CoverEveryModule()
     {
@@ -47,6 +59,8 @@ public sealed class GoldenTests(ITestOutputHelper output)
         RnnCases.Should().HaveCountGreaterThan(25);
         CellCases.Should().HaveCountGreaterThan(25);
         EmbeddingCases.Should().HaveCountGreaterThan(10);
+        PackedCases.Should().HaveCountGreaterThan(30);
+        UtilityCases.Should().HaveCountGreaterThan(6);
     }
 
     /// <summary>The figure the README quotes: the worst error over every fixture.</summary>
@@ -55,7 +69,7 @@ public sealed class GoldenTests(ITestOutputHelper output)
     {
         double worst = 0;
         string worstCase = "";
-        foreach (string kind in new[] { "lstm", "gru", "rnn", "cells", "embedding" })
+        foreach (string kind in new[] { "lstm", "gru", "rnn", "cells", "embedding", "packed", "utils" })
         {
             foreach (string name in Fixture.NameList(kind))
             {

@@ -68,6 +68,22 @@ public sealed class Fixture
 
     public JsonElement RawInput(string name) => _root.GetProperty("inputs").GetProperty(name);
 
+    /// <summary>A top-level string of the case (e.g. the utility function's name).</summary>
+    public string RawInputRoot(string name) => _root.GetProperty(name).GetString()!;
+
+    public JsonElement RawOutput(string name) => _root.GetProperty("outputs").GetProperty(name);
+
+    /// <summary>An integer list of the inputs or outputs; <see langword="null"/> where PyTorch had <c>None</c>.</summary>
+    public int[]? Ints(string section, string name)
+    {
+        JsonElement e = _root.GetProperty(section).GetProperty(name);
+        return e.ValueKind == JsonValueKind.Null ? null : e.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+    }
+
+    /// <summary>A list of float tensors of the inputs or outputs.</summary>
+    public Tensor<float>[] Tensors(string section, string name) =>
+        _root.GetProperty(section).GetProperty(name).EnumerateArray().Select(FloatTensor).ToArray();
+
     /// <summary>The state_dict in PyTorch's key order.</summary>
     public OrderedDictionary<string, Tensor<float>> State(string property = "state")
     {
