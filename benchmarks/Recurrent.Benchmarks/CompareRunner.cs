@@ -105,6 +105,11 @@ internal static class CompareRunner
         var workspace = new RecurrentWorkspace();
         var shape = new SequenceShape(c.Seq, c.Batch, c.Input);
         float[] x = Random(c.Seq * c.Batch * c.Input);
+        if (c.Packed)
+        {
+            return BuildPackedSpan(c, x, workspace);
+        }
+
         float[] output = new float[c.Seq * c.Batch * d * c.Hidden];
         float[] hN = new float[c.Layers * d * c.Batch * c.Hidden];
         float[] cN = new float[hN.Length];
@@ -138,6 +143,38 @@ internal static class CompareRunner
         }
     }
 
+    /// <summary>A packed config on the span overload: the padded tensor packed once, then only the layer is timed.</summary>
+    private static Action BuildPackedSpan(BenchConfig c, float[] x, RecurrentWorkspace workspace)
+    {
+        PackedSequence packed = RnnUtils.PackPaddedSequence(Tensor.Create(x, [c.Seq, c.Batch, c.Input]), c.MixedLengths(), enforceSorted: false);
+        float[] data = new float[packed.Data.FlattenedLength];
+        packed.Data.FlattenTo(data);
+        int[] batchSizes = packed.BatchSizes.ToArray(), sorted = packed.SortedIndices.ToArray();
+        int d = c.Bidirectional ? 2 : 1;
+        float[] output = new float[(data.Length / c.Input) * d * c.Hidden];
+        float[] hN = new float[c.Layers * d * c.Batch * c.Hidden], cN = new float[hN.Length];
+        switch (c.Kind)
+        {
+            case "lstm":
+                {
+                    Lstm m = new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    return () => m.Forward(data, batchSizes, sorted, default, default, output, hN, cN, workspace);
+                }
+
+            case "gru":
+                {
+                    Gru m = new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    return () => m.Forward(data, batchSizes, sorted, default, output, hN, workspace);
+                }
+
+            default:
+                {
+                    Rnn m = new Rnn(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
+                    return () => m.Forward(data, batchSizes, sorted, default, output, hN, workspace);
+                }
+        }
+    }
+
     internal static Action Build(BenchConfig c)
     {
         var random = new Random(1);
@@ -158,6 +195,12 @@ internal static class CompareRunner
                 {
                     Lstm m = new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
                     Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    if (c.Packed)
+                    {
+                        PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
+                        return () => m.Forward(packed);
+                    }
+
                     return () => m.Forward(x);
                 }
 
@@ -165,6 +208,12 @@ internal static class CompareRunner
                 {
                     Gru m = new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
                     Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    if (c.Packed)
+                    {
+                        PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
+                        return () => m.Forward(packed);
+                    }
+
                     return () => m.Forward(x);
                 }
 
@@ -172,6 +221,12 @@ internal static class CompareRunner
                 {
                     Rnn m = new Rnn(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
                     Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    if (c.Packed)
+                    {
+                        PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
+                        return () => m.Forward(packed);
+                    }
+
                     return () => m.Forward(x);
                 }
 

@@ -1,13 +1,15 @@
 using System;
 using System.Globalization;
+using System.Linq;
 
 namespace Recurrent.Benchmarks;
 
 /// <summary>
 /// The side-by-side configurations (performance issue): kind, layers, direction, B, T, I, H. The same list is in
-/// benchmarks/compare/compare_torch.py; <see cref="Name"/> is the key that joins the two.
+/// benchmarks/compare/compare_torch.py; <see cref="Name"/> is the key that joins the two. A packed config runs a
+/// PackedSequence of the same padded tensor with <see cref="MixedLengths"/> (packed beforehand, not timed).
 /// </summary>
-public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int Hidden, int Layers = 1, bool Bidirectional = false)
+public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int Hidden, int Layers = 1, bool Bidirectional = false, bool Packed = false)
 {
     public static readonly BenchConfig[] All =
     [
@@ -25,11 +27,30 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
         new("rnn", 32, 100, 256, 512),
         new("rnn", 64, 50, 512, 1024),
         new("lstmcell", 1, 1, 256, 256),
+        new("lstm", 32, 100, 256, 512, Packed: true),
+        new("lstm", 64, 50, 512, 1024, Packed: true),
+        new("lstm", 32, 100, 256, 256, Layers: 2, Bidirectional: true, Packed: true),
+        new("gru", 32, 100, 256, 512, Packed: true),
+        new("rnn", 32, 100, 256, 512, Packed: true),
+        new("lstm", 4, 100, 128, 256, Packed: true),
+        new("lstm", 4, 100, 128, 256),
     ];
+
+    /// <summary>The lengths of a packed config: the first sequence full length, the others spread over 1..T (mean about T/2).</summary>
+    public int[] MixedLengths()
+    {
+        int[] lengths = new int[Batch];
+        for (int b = 0; b < Batch; b++)
+        {
+            lengths[b] = b == 0 ? Seq : 1 + ((b * 37) % Seq);
+        }
+
+        return lengths;
+    }
 
     public string Name => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Kind}{(Layers > 1 ? $" {Layers}-layer" : "")}{(Bidirectional ? " bi" : "")} {Batch},{Seq},{Input},{Hidden}");
+        $"{Kind}{(Layers > 1 ? $" {Layers}-layer" : "")}{(Bidirectional ? " bi" : "")}{(Packed ? " packed" : "")} {Batch},{Seq},{Input},{Hidden}");
 
     /// <summary>Multiply-adds × 2 of the forward pass: every layer's input projection and recurrent product.</summary>
     public double Flops
@@ -39,10 +60,11 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
             int gates = Kind switch { "lstm" or "lstmcell" => 4, "gru" => 3, _ => 1 };
             int d = Bidirectional ? 2 : 1;
             double total = 0;
+            double rows = Packed ? MixedLengths().Sum(l => (double)l) : (double)Seq * Batch;
             for (int layer = 0; layer < Layers; layer++)
             {
                 int input = layer == 0 ? Input : d * Hidden;
-                total += 2.0 * d * Seq * Batch * gates * Hidden * (input + Hidden);
+                total += 2.0 * d * rows * gates * Hidden * (input + Hidden);
             }
 
             return total;

@@ -25,11 +25,23 @@ CONFIGS = [
     ("rnn", 32, 100, 256, 512, 1, False),
     ("rnn", 64, 50, 512, 1024, 1, False),
     ("lstmcell", 1, 1, 256, 256, 1, False),
+    ("lstm", 32, 100, 256, 512, 1, False, True),
+    ("lstm", 64, 50, 512, 1024, 1, False, True),
+    ("lstm", 32, 100, 256, 256, 2, True, True),
+    ("gru", 32, 100, 256, 512, 1, False, True),
+    ("rnn", 32, 100, 256, 512, 1, False, True),
+    ("lstm", 4, 100, 128, 256, 1, False, True),
+    ("lstm", 4, 100, 128, 256, 1, False),
 ]
 
 
-def name(kind, b, t, i, h, layers, bi):
-    return f"{kind}{f' {layers}-layer' if layers > 1 else ''}{' bi' if bi else ''} {b},{t},{i},{h}"
+def mixed_lengths(b, t):
+    """Configs.cs MixedLengths: the first sequence full length, the others spread over 1..T."""
+    return [t if i == 0 else 1 + (i * 37) % t for i in range(b)]
+
+
+def name(kind, b, t, i, h, layers, bi, packed=False):
+    return f"{kind}{f' {layers}-layer' if layers > 1 else ''}{' bi' if bi else ''}{' packed' if packed else ''} {b},{t},{i},{h}"
 
 
 def median_ms(call, seconds):
@@ -48,7 +60,7 @@ def median_ms(call, seconds):
     return times[len(times) // 2]
 
 
-def build(kind, b, t, i, h, layers, bi):
+def build(kind, b, t, i, h, layers, bi, packed=False):
     torch.manual_seed(0)
     if kind == "lstmcell":
         m = nn.LSTMCell(i, h).eval()
@@ -57,6 +69,9 @@ def build(kind, b, t, i, h, layers, bi):
     cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
     m = cls(i, h, num_layers=layers, bidirectional=bi).eval()
     x = torch.randn(t, b, i)
+    if packed:
+        p = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(mixed_lengths(b, t)), enforce_sorted=False)
+        return lambda: m(p)
     return lambda: m(x)
 
 

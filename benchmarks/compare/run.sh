@@ -34,6 +34,8 @@ def flops(name):
     kind_part, dims = name.rsplit(" ", 1)
     b, t, i, h = map(int, dims.split(","))
     words = kind_part.split()
+    # Packed configs count only the steps each sequence runs (benchmarks/Recurrent.Benchmarks/Configs.cs MixedLengths).
+    rows = sum(t if k == 0 else 1 + (k * 37) % t for k in range(b)) if "packed" in words else b * t
     kind = words[0]
     layers = int(words[1].split("-")[0]) if len(words) > 1 and words[1].endswith("-layer") else 1
     d = 2 if "bi" in words else 1
@@ -41,7 +43,7 @@ def flops(name):
     total = 0.0
     for layer in range(layers):
         inp = i if layer == 0 else d * h
-        total += 2.0 * d * t * b * g * h * (inp + h)
+        total += 2.0 * d * rows * g * h * (inp + h)
     return total
 print(f"| config B,T,I,H | threads | PyTorch ms | Recurrent ms | span ms | speedup | PyTorch % peak | Recurrent % peak |")
 print(f"|---|---|---|---|---|---|---|---|")
@@ -51,5 +53,16 @@ for threads in (1, 2):
         t, r, s = float(torch[name]), float(ours[name]), float(span[name])
         f = flops(name) / 1e6  # MFLOP; / ms = GFLOP/s
         print(f"| {name} | {threads} | {t:.3f} | {r:.3f} | {s:.3f} | {t / r:.2f}x | {100 * f / t / (peak * threads):.0f}% | {100 * f / s / (peak * threads):.0f}% |")
+print()
+print("Packed (mixed lengths, about half the padded steps) against the padded call on the same tensor; < 1 means packing is faster.")
+print(f"| config B,T,I,H | threads | PyTorch packed / padded | Recurrent packed / padded | span packed / padded |")
+print(f"|---|---|---|---|---|")
+for threads in (1, 2):
+    torch, ours, span = (load(f"{out}/{who}-{threads}.tsv") for who in ("torch", "recurrent", "span"))
+    for name in ours:
+        if " packed " not in name or name.replace(" packed", "") not in ours:
+            continue
+        padded = name.replace(" packed", "")
+        print(f"| {padded} | {threads} | {float(torch[name]) / float(torch[padded]):.2f} | {float(ours[name]) / float(ours[padded]):.2f} | {float(span[name]) / float(span[padded]):.2f} |")
 PY
 rm -rf "$out"
