@@ -77,6 +77,12 @@ internal static class PanelKernels
             return;
         }
 
+        if (rows is 2 or 3 && (4 * (k + width)) <= PadRowsMaxFloats)
+        {
+            PadToFourRows<TS, TV>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
+            return;
+        }
+
         for (int r = 0; r < rows; r++)
         {
             ref float aRow = ref Unsafe.Add(ref a, r * lda);
@@ -91,6 +97,38 @@ internal static class PanelKernels
             {
                 Row1x1<TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
             }
+        }
+    }
+
+    /// <summary>Stack budget of <see cref="PadToFourRows"/>: 4 rows of A and of the tile.</summary>
+    private const int PadRowsMaxFloats = 8192;
+
+    /// <summary>
+    /// 2 or 3 rows through the 4-row kernels: one pass over the panel instead of one per row (a packed batch's last rows,
+    /// a batch of 2 or 3). The rows are copied to a 4-row scratch, the spare rows repeating row 0; their results are dropped.
+    /// Copying k floats per row costs far less than streaming the k × width panel again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PadToFourRows<TS, TV>(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate)
+        where TS : struct, ISimd<TV>
+        where TV : struct
+    {
+        Span<float> a4 = stackalloc float[4 * k];
+        Span<float> t4 = stackalloc float[4 * width];
+        for (int r = 0; r < 4; r++)
+        {
+            int source = r < rows ? r : 0;
+            System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, source * lda), k).CopyTo(a4.Slice(r * k, k));
+            if (accumulate)
+            {
+                System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref tile, source * ldc), width).CopyTo(t4.Slice(r * width, width));
+            }
+        }
+
+        Multiply<TS, TV>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(a4), k, 4, ref panel, k, width, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t4), width, accumulate);
+        for (int r = 0; r < rows; r++)
+        {
+            t4.Slice(r * width, width).CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tile, r * ldc), width));
         }
     }
 
