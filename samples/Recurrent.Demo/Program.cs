@@ -42,6 +42,7 @@ if (args.Length == 0)
         NumLayers = 2,
         WithState = true,
     });
+    walk.Packed();
     output.WriteLine("Run with arguments for any configuration, e.g.:");
     output.WriteLine("  dotnet run --project samples/Recurrent.Demo -- lstm --input-size 10 --hidden-size 20 --num-layers 2 --bidirectional --batch-first --batch 8 --seq 15");
     return 0;

@@ -92,6 +92,49 @@ internal sealed class ShapeWalkthrough(TextWriter output)
         output.WriteLine();
     }
 
+    /// <summary>Sequences of different lengths: pad, pack, run a bidirectional GRU on the packed batch, unpack.</summary>
+    public void Packed()
+    {
+        const int embeddingDim = 6, hidden = 4;
+        output.WriteLine("== Variable lengths: 3 sentences of 4, 2 and 5 tokens, packed, through GRU(6, 4, bidirectional=True) ==");
+        var embedding = new Embedding(50, embeddingDim, seed: 0);
+        var gru = new Gru(embeddingDim, hidden, bidirectional: true, seed: 0).Eval();
+        long[][] sentences = [[5, 9, 13, 2], [7, 41], [3, 3, 18, 27, 9]];
+        Tensor<float>[] embedded = sentences.Select(s => embedding.Forward(Tensor.Create(s, [s.Length]))).ToArray();
+        for (int i = 0; i < embedded.Length; i++)
+        {
+            Print($"seq[{i}]", embedded[i], string.Create(CultureInfo.InvariantCulture, $"(L_{i}={sentences[i].Length}, H_in={embeddingDim})"), "one sentence, embedded");
+        }
+
+        PackedSequence packed = RnnUtils.PackSequence(embedded, enforceSorted: false);
+        Print("data", packed.Data, string.Create(CultureInfo.InvariantCulture, $"(sum(lengths)={packed.Data.Lengths[0]}, H_in={embeddingDim})"), "step 0's rows, then step 1's, ...: no padding");
+        output.WriteLine($"   {"",-23}batch_sizes {Dims(packed.BatchSizes)}, sorted_indices {Dims(packed.SortedIndices)}: step t runs the first batch_sizes[t] sequences, longest first");
+        (PackedSequence result, Tensor<float> hN) = gru.Forward(packed);
+        Print("output", result.Data, string.Create(CultureInfo.InvariantCulture, $"(sum(lengths)={result.Data.Lengths[0]}, D*H_out={2 * hidden})"), "packed like the input, same batch_sizes");
+        Print("h_n", hN, $"(D*num_layers=2, N=3, H_out={hidden})", "each sentence's h at its own last step; in your order");
+        (Tensor<float> padded, int[] lengths) = RnnUtils.PadPackedSequence(result);
+        Print("padded", padded, $"(L=5, N=3, D*H_out={2 * hidden})", $"back to a padded batch; lengths {Dims(lengths)}");
+
+        // Each sentence's forward h_n is its output at its own last step; the reverse h_n is its output at step 0.
+        float[] o = Flat(padded), h = Flat(hN);
+        int width = 2 * hidden;
+        bool forward = true, reverse = true, zeros = true;
+        for (int b = 0; b < 3; b++)
+        {
+            forward &= o.AsSpan((((lengths[b] - 1) * 3) + b) * width, hidden).SequenceEqual(h.AsSpan(b * hidden, hidden));
+            reverse &= o.AsSpan((b * width) + hidden, hidden).SequenceEqual(h.AsSpan((3 + b) * hidden, hidden));
+            for (int t = lengths[b]; t < 5; t++)
+            {
+                zeros &= o.AsSpan(((t * 3) + b) * width, width).IndexOfAnyExcept(0f) < 0;
+            }
+        }
+
+        output.WriteLine($"   check: output[lengths[b]-1, b][:H_out] == h_n[0, b] for every sentence  {(forward ? "yes" : "NO")}");
+        output.WriteLine($"   check: output[0, b][H_out:] == h_n[1, b] (reverse starts at each sentence's end)  {(reverse ? "yes" : "NO")}");
+        output.WriteLine($"   check: padding after each sentence is 0  {(zeros ? "yes" : "NO")}");
+        output.WriteLine();
+    }
+
     private static string StateDims(SequenceShape shape, int d, int layers, string name, int width) =>
         shape.Unbatched
             ? string.Create(CultureInfo.InvariantCulture, $"(D*num_layers={d * layers}, {name}={width})")
@@ -152,6 +195,8 @@ internal sealed class ShapeWalkthrough(TextWriter output)
         output.WriteLine($"   {name,-9}{Dims(lengths),-14}{dims,-40} {meaning}");
 
     private static string Dims(ReadOnlySpan<nint> lengths) => "[" + string.Join(", ", lengths.ToArray()) + "]";
+
+    private static string Dims(ReadOnlySpan<int> values) => "[" + string.Join(", ", values.ToArray()) + "]";
 
     private static float[] Flat(Tensor<float> tensor)
     {
