@@ -197,15 +197,7 @@ public abstract class RnnBase : Module
         shape.CheckFeatures(InputSize);
         int numStates = NumLayers * _spec.NumDirections;
         int hOut = _spec.OutputSize;
-        if (h0 is not null)
-        {
-            shape.CheckState(h0, numStates, hOut, lstm ? "hidden[0]" : "hidden", nameof(h0));
-        }
-
-        if (c0 is not null)
-        {
-            shape.CheckState(c0, numStates, HiddenSize, "hidden[1]", nameof(c0));
-        }
+        CheckStateTensors(shape, h0, c0);
 
         shape.CheckSeqLen();
 
@@ -229,6 +221,21 @@ public abstract class RnnBase : Module
             lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
     }
 
+    /// <summary>h0 and c0, when given, must be <c>(D*num_layers, N, H_out)</c> and <c>(D*num_layers, N, hidden_size)</c> (2-D unbatched).</summary>
+    private void CheckStateTensors(SequenceShape shape, Tensor<float>? h0, Tensor<float>? c0)
+    {
+        int numStates = NumLayers * _spec.NumDirections;
+        if (h0 is not null)
+        {
+            shape.CheckState(h0, numStates, _spec.OutputSize, _spec.Kind == CellKind.Lstm ? "hidden[0]" : "hidden", nameof(h0));
+        }
+
+        if (c0 is not null)
+        {
+            shape.CheckState(c0, numStates, HiddenSize, "hidden[1]", nameof(c0));
+        }
+    }
+
     /// <summary>
     /// The allocation-free path shared by the span overloads: checks every length against <paramref name="shape"/>, then
     /// runs the driver on the caller's memory with a pooled or caller-provided workspace.
@@ -236,7 +243,6 @@ public abstract class RnnBase : Module
     private protected void ForwardCore(
         ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace)
     {
-        bool lstm = _spec.Kind == CellKind.Lstm;
         if (shape.SeqLen < 0 || shape.Batch < 0 || shape.Features < 0 || (shape.Unbatched && shape.Batch != 1))
         {
             ThrowHelper.Argument($"shape {shape} is not a sequence batch: lengths must be zero or greater, and an unbatched shape has batch 1", nameof(shape));
@@ -244,53 +250,10 @@ public abstract class RnnBase : Module
 
         shape.CheckFeatures(InputSize);
         shape.CheckSeqLen();
-        int numStates = NumLayers * _spec.NumDirections;
-        int hOut = _spec.OutputSize;
-        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
+        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * _spec.OutputSize);
         SpanChecks.Sequence(input, shape, "H_in", nameof(input));
         SpanChecks.Sequence(output, outShape, "D*H_out", nameof(output));
-        SpanChecks.State(hN, shape, numStates, hOut, nameof(hN));
-        if (lstm)
-        {
-            SpanChecks.State(cN, shape, numStates, HiddenSize, nameof(cN));
-        }
-
-        if (!h0.IsEmpty)
-        {
-            SpanChecks.State(h0, shape, numStates, hOut, nameof(h0));
-        }
-
-        if (!c0.IsEmpty)
-        {
-            SpanChecks.State(c0, shape, numStates, HiddenSize, nameof(c0));
-        }
-
-        SpanChecks.NoOverlap(output, input, nameof(output), nameof(input));
-        SpanChecks.NoOverlap(output, h0, nameof(output), nameof(h0));
-        SpanChecks.NoOverlap(output, hN, nameof(output), nameof(hN));
-        SpanChecks.NoOverlap(output, c0, nameof(output), nameof(c0));
-        SpanChecks.NoOverlap(output, cN, nameof(output), nameof(cN));
-
-        RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
-        LayerDriver.Forward(
-            _spec,
-            _packed,
-            input,
-            shape.SeqLen,
-            shape.Batch,
-            shape.Unbatched || !shape.BatchFirst,
-            h0,
-            c0,
-            output,
-            hN,
-            lstm ? cN : default,
-            Dropout,
-            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null,
-            ws);
-        if (workspace is null)
-        {
-            _workspaces.Return(ws);
-        }
+        CheckStatesAndRun(input, shape, shape.Unbatched || !shape.BatchFirst, h0, c0, output, hN, cN, workspace, default, default);
     }
 
     /// <summary>Packed input: checks as PyTorch does (2-D data, input size, states against <c>batch_sizes[0]</c>), then runs the driver.</summary>
@@ -306,15 +269,7 @@ public abstract class RnnBase : Module
         shape.CheckFeatures(InputSize);
         int numStates = NumLayers * _spec.NumDirections;
         int hOut = _spec.OutputSize;
-        if (h0 is not null)
-        {
-            shape.CheckState(h0, numStates, hOut, lstm ? "hidden[0]" : "hidden", nameof(h0));
-        }
-
-        if (c0 is not null)
-        {
-            shape.CheckState(c0, numStates, HiddenSize, "hidden[1]", nameof(c0));
-        }
+        CheckStateTensors(shape, h0, c0);
 
         int rows = TensorData.Length(input.Data, 0);
         int width = _spec.NumDirections * hOut;
@@ -350,18 +305,35 @@ public abstract class RnnBase : Module
         Span<float> cN,
         RecurrentWorkspace? workspace)
     {
-        bool lstm = _spec.Kind == CellKind.Lstm;
         int rows = PackedChecks.Rows(batchSizes);
         if (!sortedIndices.IsEmpty)
         {
             PackedChecks.Permutation(sortedIndices, batchSizes[0], nameof(sortedIndices));
         }
 
-        int numStates = NumLayers * _spec.NumDirections;
-        int hOut = _spec.OutputSize;
         var shape = new SequenceShape(batchSizes.Length, batchSizes[0], InputSize);
         SpanChecks.Packed(input, rows, InputSize, "H_in", nameof(input));
-        SpanChecks.Packed(output, rows, _spec.NumDirections * hOut, "D*H_out", nameof(output));
+        SpanChecks.Packed(output, rows, _spec.NumDirections * _spec.OutputSize, "D*H_out", nameof(output));
+        CheckStatesAndRun(input, shape, true, h0, c0, output, hN, cN, workspace, batchSizes, sortedIndices);
+    }
+
+    /// <summary>The checks both span paths share (states against <paramref name="shape"/>'s batch, no overlap with the output), then the driver.</summary>
+    private void CheckStatesAndRun(
+        ReadOnlySpan<float> input,
+        SequenceShape shape,
+        bool timeMajor,
+        ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0,
+        Span<float> output,
+        Span<float> hN,
+        Span<float> cN,
+        RecurrentWorkspace? workspace,
+        ReadOnlySpan<int> batchSizes,
+        ReadOnlySpan<int> sortedIndices)
+    {
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        int numStates = NumLayers * _spec.NumDirections;
+        int hOut = _spec.OutputSize;
         SpanChecks.State(hN, shape, numStates, hOut, nameof(hN));
         if (lstm)
         {
@@ -383,14 +355,15 @@ public abstract class RnnBase : Module
         SpanChecks.NoOverlap(output, hN, nameof(output), nameof(hN));
         SpanChecks.NoOverlap(output, c0, nameof(output), nameof(c0));
         SpanChecks.NoOverlap(output, cN, nameof(output), nameof(cN));
+
         RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
         LayerDriver.Forward(
             _spec,
             _packed,
             input,
-            batchSizes.Length,
-            batchSizes[0],
-            true,
+            shape.SeqLen,
+            shape.Batch,
+            timeMajor,
             h0,
             c0,
             output,
