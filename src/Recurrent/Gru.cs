@@ -80,4 +80,13 @@ public sealed class Gru : RnnBase
     public void Forward(
         ReadOnlySpan<float> input, ReadOnlySpan<int> batchSizes, ReadOnlySpan<int> sortedIndices, ReadOnlySpan<float> h0, Span<float> output, Span<float> hN, RecurrentWorkspace? workspace = null) =>
         ForwardCore(input, batchSizes, sortedIndices, h0, default, output, hN, default, workspace);
+
+    /// <summary>
+    /// Backpropagation through time for the last training-mode <see cref="Forward(Tensor{float}, Tensor{float}?)"/>:
+    /// accumulates every parameter's <see cref="Parameter.Grad"/> and returns dL/d(input) and dL/dh0.
+    /// </summary>
+    /// <param name="gradOutput">dL/d(output), the output's shape.</param>
+    /// <param name="gradHN">dL/dh_n, or null for zeros.</param>
+    /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
+    public RnnGradients Backward(Tensor<float> gradOutput, Tensor<float>? gradHN = null) => BackwardCore(gradOutput, gradHN, null);
 }

@@ -100,4 +100,15 @@ public sealed class Lstm : RnnBase
         Span<float> cN,
         RecurrentWorkspace? workspace = null) =>
         ForwardCore(input, batchSizes, sortedIndices, h0, c0, output, hN, cN, workspace);
+
+    /// <summary>
+    /// Backpropagation through time for the last training-mode <see cref="Forward(Tensor{float}, Tensor{float}?, Tensor{float}?)"/>:
+    /// accumulates every parameter's <see cref="Parameter.Grad"/> and returns dL/d(input), dL/dh0 and dL/dc0.
+    /// </summary>
+    /// <param name="gradOutput">dL/d(output), the output's shape.</param>
+    /// <param name="gradHN">dL/dh_n, or null for zeros.</param>
+    /// <param name="gradCN">dL/dc_n, or null for zeros.</param>
+    /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
+    public RnnGradients Backward(Tensor<float> gradOutput, Tensor<float>? gradHN = null, Tensor<float>? gradCN = null) =>
+        BackwardCore(gradOutput, gradHN, gradCN);
 }

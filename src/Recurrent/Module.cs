@@ -145,6 +145,15 @@ public abstract class Module
     {
     }
 
+    /// <summary>Clears every parameter's gradient (<c>zero_grad(set_to_none=True)</c>, PyTorch 2.x's default).</summary>
+    public void ZeroGrad()
+    {
+        foreach (Parameter p in Parameters())
+        {
+            p.Grad = null;
+        }
+    }
+
     /// <summary>Registers a parameter under its <c>state_dict</c> key; the order of calls is the <c>state_dict</c> order.</summary>
     private protected Parameter Register(string name, params int[] shape)
     {

@@ -38,8 +38,22 @@ public sealed class Parameter
     /// </summary>
     public Tensor<float> Data { get; }
 
-    /// <summary>The accumulated gradient, or <see langword="null"/> before any backward pass (as in PyTorch).</summary>
-    public Tensor<float>? Grad { get; set; }
+    private Tensor<float>? _grad;
+    private float[]? _gradValues;
+
+    /// <summary>
+    /// The accumulated gradient, or <see langword="null"/> before any backward pass (as in PyTorch). Each backward pass
+    /// adds to it until <see cref="Module.ZeroGrad"/> clears it.
+    /// </summary>
+    public Tensor<float>? Grad
+    {
+        get => _grad;
+        set
+        {
+            _grad = value;
+            _gradValues = null;
+        }
+    }
 
     /// <summary>Whether an optimizer may update this parameter (<c>requires_grad</c>); a frozen pretrained embedding has <see langword="false"/>.</summary>
     public bool RequiresGrad { get; set; } = true;
@@ -52,6 +66,29 @@ public sealed class Parameter
 
     /// <summary>The row-major storage behind <see cref="Data"/>; kernels read it directly.</summary>
     internal float[] Values { get; }
+
+    /// <summary>Adds <paramref name="gradient"/> (row-major, <see cref="Length"/> floats) to <see cref="Grad"/>; nothing when frozen.</summary>
+    internal void AccumulateGrad(ReadOnlySpan<float> gradient)
+    {
+        if (!RequiresGrad)
+        {
+            return;
+        }
+
+        if (_gradValues is null)
+        {
+            float[] values = new float[Length];
+            if (_grad is not null)
+            {
+                TensorData.Read(_grad).CopyTo(values);
+            }
+
+            _gradValues = values;
+            _grad = TensorData.Wrap(values, _shape);
+        }
+
+        TensorPrimitives.Add(_gradValues, gradient, _gradValues);
+    }
 
     /// <inheritdoc/>
     public override string ToString() => "Parameter " + ShapeText.List(_shape);

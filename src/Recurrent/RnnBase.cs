@@ -20,6 +20,8 @@ public abstract class RnnBase : Module
     private readonly Random _random;
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
+    private readonly Parameter?[][] _parameterSets;
+    private ForwardRecord? _replay;
 
     private protected RnnBase(
         CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, float dropout, bool bidirectional, int projSize, int? seed)
@@ -75,6 +77,7 @@ public abstract class RnnBase : Module
         int d = _spec.NumDirections;
         int gateSize = _spec.GateSize;
         _weights = new LayerWeights[numLayers * d];
+        _parameterSets = new Parameter?[numLayers * d][];
         for (int layer = 0; layer < numLayers; layer++)
         {
             for (int direction = 0; direction < d; direction++)
@@ -86,6 +89,7 @@ public abstract class RnnBase : Module
                 Parameter? bhh = bias ? Register("bias_hh" + suffix, gateSize) : null;
                 Parameter? whr = projSize > 0 ? Register("weight_hr" + suffix, projSize, hiddenSize) : null;
                 _weights[(layer * d) + direction] = new LayerWeights(wih.Values, whh.Values, bih?.Values, bhh?.Values, whr?.Values);
+                _parameterSets[(layer * d) + direction] = [wih, whh, bih, bhh, whr];
             }
         }
 
@@ -205,7 +209,26 @@ public abstract class RnnBase : Module
         float[] output = GC.AllocateUninitializedArray<float>(outShape.ElementCount);
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        ForwardCore(
+        Random? dropoutRandom = null;
+        _replay = null;
+        if (Training)
+        {
+            int? seed = Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
+            dropoutRandom = seed is int s ? new Random(s) : null;
+            if (RequiresGrad())
+            {
+                // What Backward needs to replay this call: the input, the states and the dropout seed (BPTT recomputes the
+                // gates from them, so a training forward costs one copy of its input on top of the fast path).
+                _replay = new ForwardRecord(
+                    shape,
+                    TimeMajor.From(TensorData.Read(input), shape),
+                    h0 is null ? [] : TensorData.Read(h0).ToArray(),
+                    c0 is null ? [] : TensorData.Read(c0).ToArray(),
+                    seed);
+            }
+        }
+
+        CheckSpansAndRun(
             TensorData.Read(input),
             shape,
             h0 is null ? default : TensorData.Read(h0),
@@ -213,12 +236,131 @@ public abstract class RnnBase : Module
             output,
             hN,
             cN,
-            null);
+            null,
+            dropoutRandom);
 
         return (
             Tensor.Create(output, outShape.ToLengths()),
             Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
             lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
+    }
+
+    private bool RequiresGrad()
+    {
+        foreach (Parameter p in Parameters())
+        {
+            if (p.RequiresGrad)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Backpropagation through time for the last <c>Forward</c> run in training mode (<see cref="ModuleExtensions.Train{T}"/>):
+    /// adds each parameter's gradient to its <see cref="Parameter.Grad"/> and returns the gradients of the input and the
+    /// initial states, in the shapes and layout of the forward's tensors. The record of that forward is released.
+    /// </summary>
+    /// <param name="gradOutput">dL/d(output), the forward output's shape.</param>
+    /// <param name="gradHN">dL/dh_n, or null for zeros.</param>
+    /// <param name="gradCN">dL/dc_n (LSTM), or null for zeros.</param>
+    /// <exception cref="InvalidOperationException">No training-mode forward was recorded.</exception>
+    /// <exception cref="ArgumentException">A gradient's shape differs from its forward tensor's.</exception>
+    private protected RnnGradients BackwardCore(Tensor<float> gradOutput, Tensor<float>? gradHN, Tensor<float>? gradCN)
+    {
+        if (gradOutput is null)
+        {
+            ThrowHelper.Null(nameof(gradOutput));
+        }
+
+        ForwardRecord record = _replay
+            ?? throw new InvalidOperationException(
+                $"{TorchName}.Backward needs a Forward run in training mode first (call Train(), then Forward with the tensor API); each Forward is backpropagated once.");
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        SequenceShape shape = record.Shape;
+        int numStates = NumLayers * _spec.NumDirections;
+        int hOut = _spec.OutputSize;
+        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
+        CheckGradient(gradOutput, outShape.ToLengths(), nameof(gradOutput));
+        if (gradHN is not null)
+        {
+            CheckGradient(gradHN, shape.StateLengths(numStates, hOut), nameof(gradHN));
+        }
+
+        if (gradCN is not null)
+        {
+            CheckGradient(gradCN, shape.StateLengths(numStates, HiddenSize), nameof(gradCN));
+        }
+
+        var grads = new LayerWeights[_weights.Length];
+        for (int i = 0; i < grads.Length; i++)
+        {
+            LayerWeights w = _weights[i];
+            grads[i] = new LayerWeights(
+                new float[w.WeightIH.Length],
+                new float[w.WeightHH.Length],
+                w.BiasIH is null ? null : new float[w.BiasIH.Length],
+                w.BiasHH is null ? null : new float[w.BiasHH.Length],
+                w.WeightHR is null ? null : new float[w.WeightHR.Length]);
+        }
+
+        float[] gradInput = new float[shape.ElementCount];
+        var gradH0 = new float[numStates * shape.Batch * hOut];
+        float[] gradC0 = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
+        BpttTape tape = Bptt.Forward(
+            _spec,
+            _weights,
+            record.Input,
+            shape.SeqLen,
+            shape.Batch,
+            record.H0,
+            record.C0,
+            new float[outShape.ElementCount],
+            new float[gradH0.Length],
+            new float[gradC0.Length],
+            Dropout,
+            record.DropoutSeed is int seed ? new Random(seed) : null);
+        Bptt.Backward(
+            _spec,
+            _weights,
+            tape,
+            TimeMajor.From(TensorData.Read(gradOutput), outShape),
+            gradHN is null ? default : TensorData.Read(gradHN),
+            gradCN is null ? default : TensorData.Read(gradCN),
+            grads,
+            gradInput,
+            gradH0,
+            gradC0);
+        _replay = null;
+        for (int i = 0; i < grads.Length; i++)
+        {
+            Parameter?[] set = _parameterSets[i];
+            set[0]!.AccumulateGrad(grads[i].WeightIH);
+            set[1]!.AccumulateGrad(grads[i].WeightHH);
+            set[2]?.AccumulateGrad(grads[i].BiasIH);
+            set[3]?.AccumulateGrad(grads[i].BiasHH);
+            set[4]?.AccumulateGrad(grads[i].WeightHR);
+        }
+
+        float[] gradInputLaidOut = new float[gradInput.Length];
+        TimeMajor.To(gradInput, shape, gradInputLaidOut);
+        return new RnnGradients(
+            Tensor.Create(gradInputLaidOut, shape.ToLengths()),
+            Tensor.Create(gradH0, shape.StateLengths(numStates, hOut)),
+            lstm ? Tensor.Create(gradC0, shape.StateLengths(numStates, HiddenSize)) : null);
+    }
+
+    /// <summary>A training-mode call's input (time-major), states and dropout seed, from which Backward replays it.</summary>
+    private sealed record ForwardRecord(SequenceShape Shape, float[] Input, float[] H0, float[] C0, int? DropoutSeed);
+
+    private static void CheckGradient(Tensor<float> gradient, nint[] expected, string paramName)
+    {
+        if (!gradient.Lengths.SequenceEqual(expected))
+        {
+            ThrowHelper.Argument($"{paramName} must have the forward tensor's shape {ShapeText.List(expected)}, got {ShapeText.List(gradient.Lengths)}", paramName);
+        }
     }
 
     /// <summary>h0 and c0, when given, must be <c>(D*num_layers, N, H_out)</c> and <c>(D*num_layers, N, hidden_size)</c> (2-D unbatched).</summary>
@@ -243,6 +385,21 @@ public abstract class RnnBase : Module
     private protected void ForwardCore(
         ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace)
     {
+        _replay = null; // the span overloads record nothing to backpropagate
+        CheckSpansAndRun(input, shape, h0, c0, output, hN, cN, workspace, TrainingDropout());
+    }
+
+    private void CheckSpansAndRun(
+        ReadOnlySpan<float> input,
+        SequenceShape shape,
+        ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0,
+        Span<float> output,
+        Span<float> hN,
+        Span<float> cN,
+        RecurrentWorkspace? workspace,
+        Random? dropoutRandom)
+    {
         if (shape.SeqLen < 0 || shape.Batch < 0 || shape.Features < 0 || (shape.Unbatched && shape.Batch != 1))
         {
             ThrowHelper.Argument($"shape {shape} is not a sequence batch: lengths must be zero or greater, and an unbatched shape has batch 1", nameof(shape));
@@ -253,7 +410,7 @@ public abstract class RnnBase : Module
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * _spec.OutputSize);
         SpanChecks.Sequence(input, shape, "H_in", nameof(input));
         SpanChecks.Sequence(output, outShape, "D*H_out", nameof(output));
-        CheckStatesAndRun(input, shape, shape.Unbatched || !shape.BatchFirst, h0, c0, output, hN, cN, workspace, default, default);
+        CheckStatesAndRun(input, shape, shape.Unbatched || !shape.BatchFirst, h0, c0, output, hN, cN, workspace, dropoutRandom, default, default);
     }
 
     /// <summary>Packed input: checks as PyTorch does (2-D data, input size, states against <c>batch_sizes[0]</c>), then runs the driver.</summary>
@@ -305,6 +462,7 @@ public abstract class RnnBase : Module
         Span<float> cN,
         RecurrentWorkspace? workspace)
     {
+        _replay = null; // packed input is not backpropagated yet
         int rows = PackedChecks.Rows(batchSizes);
         if (!sortedIndices.IsEmpty)
         {
@@ -314,7 +472,7 @@ public abstract class RnnBase : Module
         var shape = new SequenceShape(batchSizes.Length, batchSizes[0], InputSize);
         SpanChecks.Packed(input, rows, InputSize, "H_in", nameof(input));
         SpanChecks.Packed(output, rows, _spec.NumDirections * _spec.OutputSize, "D*H_out", nameof(output));
-        CheckStatesAndRun(input, shape, true, h0, c0, output, hN, cN, workspace, batchSizes, sortedIndices);
+        CheckStatesAndRun(input, shape, true, h0, c0, output, hN, cN, workspace, TrainingDropout(), batchSizes, sortedIndices);
     }
 
     /// <summary>The checks both span paths share (states against <paramref name="shape"/>'s batch, no overlap with the output), then the driver.</summary>
@@ -328,6 +486,7 @@ public abstract class RnnBase : Module
         Span<float> hN,
         Span<float> cN,
         RecurrentWorkspace? workspace,
+        Random? dropoutRandom,
         ReadOnlySpan<int> batchSizes,
         ReadOnlySpan<int> sortedIndices)
     {
@@ -370,7 +529,7 @@ public abstract class RnnBase : Module
             hN,
             lstm ? cN : default,
             Dropout,
-            Training && Dropout > 0f && NumLayers > 1 ? NextDropoutRandom() : null,
+            dropoutRandom,
             ws,
             batchSizes,
             sortedIndices);
@@ -380,14 +539,14 @@ public abstract class RnnBase : Module
         }
     }
 
-    private Random NextDropoutRandom()
+    /// <summary>The dropout mask source of a training call, or null (evaluation mode, one layer, or p = 0).</summary>
+    private Random? TrainingDropout() => Training && Dropout > 0f && NumLayers > 1 ? new Random(NextDropoutSeed()) : null;
+
+    private int NextDropoutSeed()
     {
-        int seed;
         lock (_random)
         {
-            seed = _random.Next();
+            return _random.Next();
         }
-
-        return new Random(seed);
     }
 }

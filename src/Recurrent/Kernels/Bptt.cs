@@ -1,0 +1,437 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace Recurrent.Kernels;
+
+/// <summary>What one (layer, direction) of a training forward keeps for its backward pass, indexed by time step t.</summary>
+internal sealed class DirectionTape
+{
+    /// <summary><c>(T, N, gates·H)</c> after the activations: LSTM i, f, g, o; GRU r, z, n; RNN h.</summary>
+    public float[] Gates = [];
+
+    /// <summary>LSTM: c_t, <c>(T, N, H)</c>.</summary>
+    public float[] Cells = [];
+
+    /// <summary>LSTM with proj_size: the unprojected h_t, <c>(T, N, H)</c>.</summary>
+    public float[] HiddenFull = [];
+
+    /// <summary>GRU: <c>W_hn h_{t-1} + b_hn</c>, <c>(T, N, H)</c>.</summary>
+    public float[] HiddenNew = [];
+
+    /// <summary>h_t, <c>(T, N, H_out)</c>.</summary>
+    public float[] Hidden = [];
+
+    /// <summary>h0 and c0 of this layer and direction, <c>(N, H_out)</c> and <c>(N, H)</c>.</summary>
+    public float[] H0 = [], C0 = [];
+}
+
+/// <summary>A training forward's record: every layer's input (after dropout), the dropout masks and each direction's tape.</summary>
+internal sealed class BpttTape
+{
+    public int SeqLen;
+    public int Batch;
+    public float[][] LayerInputs = [];
+
+    /// <summary>Per layer: the dropout scale of each element of that layer's input (0 or 1/(1-p)), or null.</summary>
+    public float[]?[] Masks = [];
+    public DirectionTape[] Directions = [];
+}
+
+/// <summary>
+/// Backpropagation through time for a stack of RNN/LSTM/GRU layers, PyTorch's equations. The training forward runs the
+/// plain math (row-by-weight-row dot products) and keeps what the backward pass needs; the backward pass walks the steps
+/// in reverse doing only the recurrent product and the elementwise derivatives per step, and forms the weight
+/// gradients and the input gradient after the time loop from the gate gradients of every step.
+/// Rows are time-major <c>(T, N, ·)</c>.
+/// </summary>
+internal static class Bptt
+{
+    /// <summary>Runs the stack, fills <paramref name="output"/> <c>(T, N, D·H_out)</c>, h_n, c_n and returns the tape.</summary>
+    public static BpttTape Forward(
+        in RecurrentSpec spec, LayerWeights[] weights, ReadOnlySpan<float> input, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
+        Span<float> output, Span<float> hN, Span<float> cN, float dropout, Random? dropoutRandom)
+    {
+        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize, rows = seqLen * batch;
+        var tape = new BpttTape
+        {
+            SeqLen = seqLen,
+            Batch = batch,
+            LayerInputs = new float[spec.NumLayers][],
+            Masks = new float[spec.NumLayers][],
+            Directions = new DirectionTape[spec.NumLayers * d],
+        };
+        float[] layerInput = input.ToArray();
+        for (int layer = 0; layer < spec.NumLayers; layer++)
+        {
+            if (layer > 0 && dropoutRandom is not null && dropout > 0f)
+            {
+                float[] mask = new float[layerInput.Length];
+                mask.AsSpan().Fill(1f);
+                Dropout.Apply(mask, dropout, dropoutRandom);
+                TensorPrimitives.Multiply(layerInput, mask, layerInput);
+                tape.Masks[layer] = mask;
+            }
+
+            tape.LayerInputs[layer] = layerInput;
+            float[] layerOutput = new float[rows * d * hOut];
+            for (int direction = 0; direction < d; direction++)
+            {
+                int index = (layer * d) + direction;
+                var dir = new DirectionTape
+                {
+                    H0 = h0.IsEmpty ? new float[batch * hOut] : h0.Slice(index * batch * hOut, batch * hOut).ToArray(),
+                    C0 = spec.Kind != CellKind.Lstm ? [] : c0.IsEmpty ? new float[batch * hidden] : c0.Slice(index * batch * hidden, batch * hidden).ToArray(),
+                };
+                tape.Directions[index] = dir;
+                ForwardDirection(spec, weights[index], spec.LayerInputSize(layer), layerInput, seqLen, batch, direction, dir, layerOutput, d * hOut);
+                int last = direction == 0 ? seqLen - 1 : 0;
+                dir.Hidden.AsSpan(last * batch * hOut, batch * hOut).CopyTo(hN.Slice(index * batch * hOut, batch * hOut));
+                if (spec.Kind == CellKind.Lstm)
+                {
+                    dir.Cells.AsSpan(last * batch * hidden, batch * hidden).CopyTo(cN.Slice(index * batch * hidden, batch * hidden));
+                }
+            }
+
+            layerInput = layerOutput;
+        }
+
+        layerInput.CopyTo(output);
+        return tape;
+    }
+
+    private static void ForwardDirection(
+        in RecurrentSpec spec, LayerWeights w, int inputSize, float[] x, int seqLen, int batch, int direction, DirectionTape dir, float[] layerOutput, int outWidth)
+    {
+        CellKind kind = spec.Kind;
+        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize;
+        dir.Gates = new float[seqLen * batch * g];
+        dir.Hidden = new float[seqLen * batch * hOut];
+        if (kind == CellKind.Lstm)
+        {
+            dir.Cells = new float[seqLen * batch * hidden];
+            dir.HiddenFull = spec.ProjSize > 0 ? new float[seqLen * batch * hidden] : [];
+        }
+
+        if (kind == CellKind.Gru)
+        {
+            dir.HiddenNew = new float[seqLen * batch * hidden];
+        }
+
+        float[] xw = new float[g], hw = new float[g];
+        for (int step = 0; step < seqLen; step++)
+        {
+            int t = direction == 0 ? step : seqLen - 1 - step;
+            int prev = direction == 0 ? t - 1 : t + 1;
+            bool first = step == 0;
+            for (int b = 0; b < batch; b++)
+            {
+                int row = (t * batch) + b;
+                ReadOnlySpan<float> xRow = x.AsSpan(row * inputSize, inputSize);
+                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(((prev * batch) + b) * hOut, hOut);
+                MatVec(w.WeightIH, g, inputSize, xRow, w.BiasIH, xw);
+                MatVec(w.WeightHH, g, hOut, hPrev, w.BiasHH, hw);
+                Span<float> gates = dir.Gates.AsSpan(row * g, g);
+                Span<float> h = dir.Hidden.AsSpan(row * hOut, hOut);
+                switch (kind)
+                {
+                    case CellKind.Lstm:
+                        {
+                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(((prev * batch) + b) * hidden, hidden);
+                            Span<float> c = dir.Cells.AsSpan(row * hidden, hidden);
+                            Span<float> hf = spec.ProjSize > 0 ? dir.HiddenFull.AsSpan(row * hidden, hidden) : h;
+                            for (int j = 0; j < hidden; j++)
+                            {
+                                float i = Sigmoid(xw[j] + hw[j]);
+                                float f = Sigmoid(xw[hidden + j] + hw[hidden + j]);
+                                float gg = MathF.Tanh(xw[(2 * hidden) + j] + hw[(2 * hidden) + j]);
+                                float o = Sigmoid(xw[(3 * hidden) + j] + hw[(3 * hidden) + j]);
+                                (gates[j], gates[hidden + j], gates[(2 * hidden) + j], gates[(3 * hidden) + j]) = (i, f, gg, o);
+                                c[j] = (f * cPrev[j]) + (i * gg);
+                                hf[j] = o * MathF.Tanh(c[j]);
+                            }
+
+                            if (spec.ProjSize > 0)
+                            {
+                                MatVec(w.WeightHR!, hOut, hidden, hf, null, h);
+                            }
+
+                            break;
+                        }
+
+                    case CellKind.Gru:
+                        {
+                            Span<float> hn = dir.HiddenNew.AsSpan(row * hidden, hidden);
+                            for (int j = 0; j < hidden; j++)
+                            {
+                                float r = Sigmoid(xw[j] + hw[j]);
+                                float z = Sigmoid(xw[hidden + j] + hw[hidden + j]);
+                                hn[j] = hw[(2 * hidden) + j];
+                                float n = MathF.Tanh(xw[(2 * hidden) + j] + (r * hn[j]));
+                                (gates[j], gates[hidden + j], gates[(2 * hidden) + j]) = (r, z, n);
+                                h[j] = ((1f - z) * n) + (z * hPrev[j]);
+                            }
+
+                            break;
+                        }
+
+                    default:
+                        for (int j = 0; j < hidden; j++)
+                        {
+                            float a = xw[j] + hw[j];
+                            gates[j] = h[j] = kind == CellKind.RnnRelu ? MathF.Max(a, 0f) : MathF.Tanh(a);
+                        }
+
+                        break;
+                }
+
+                h.CopyTo(layerOutput.AsSpan((row * outWidth) + (direction * hOut), hOut));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Backward through the stack: from dL/d(output) <c>(T, N, D·H_out)</c> and dL/dh_n, dL/dc_n (empty for zeros), adds every
+    /// parameter's gradient into <paramref name="grads"/> (per (layer, direction): W_ih, W_hh, b_ih, b_hh, W_hr) and writes
+    /// dL/d(input), dL/dh0 and dL/dc0.
+    /// </summary>
+    public static void Backward(
+        in RecurrentSpec spec, LayerWeights[] weights, BpttTape tape, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
+        LayerWeights[] grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
+    {
+        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
+        int seqLen = tape.SeqLen, batch = tape.Batch, rows = seqLen * batch;
+        float[] gradLayerOutput = gradOutput.ToArray();
+        for (int layer = spec.NumLayers - 1; layer >= 0; layer--)
+        {
+            int inputSize = spec.LayerInputSize(layer);
+            float[] gradLayerInput = new float[rows * inputSize];
+            for (int direction = 0; direction < d; direction++)
+            {
+                int index = (layer * d) + direction;
+                BackwardDirection(
+                    spec,
+                    weights[index],
+                    grads[index],
+                    inputSize,
+                    tape.LayerInputs[layer],
+                    tape.Directions[index],
+                    seqLen,
+                    batch,
+                    direction,
+                    gradLayerOutput,
+                    d * hOut,
+                    gradHN.IsEmpty ? default : gradHN.Slice(index * batch * hOut, batch * hOut),
+                    gradCN.IsEmpty ? default : gradCN.Slice(index * batch * hidden, batch * hidden),
+                    gradLayerInput,
+                    gradH0.Slice(index * batch * hOut, batch * hOut),
+                    spec.Kind == CellKind.Lstm ? gradC0.Slice(index * batch * hidden, batch * hidden) : default);
+            }
+
+            if (tape.Masks[layer] is float[] mask)
+            {
+                TensorPrimitives.Multiply(gradLayerInput, mask, gradLayerInput);
+            }
+
+            gradLayerOutput = gradLayerInput;
+        }
+
+        gradLayerOutput.CopyTo(gradInput);
+    }
+
+    private static void BackwardDirection(
+        in RecurrentSpec spec,
+        LayerWeights w,
+        LayerWeights grad,
+        int inputSize,
+        float[] x,
+        DirectionTape dir,
+        int seqLen,
+        int batch,
+        int direction,
+        float[] gradOutput,
+        int outWidth,
+        ReadOnlySpan<float> gradHN,
+        ReadOnlySpan<float> gradCN,
+        float[] gradInput,
+        Span<float> gradH0,
+        Span<float> gradC0)
+    {
+        CellKind kind = spec.Kind;
+        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, rows = seqLen * batch;
+        bool project = spec.ProjSize > 0;
+
+        // Gate gradients of every step: input side (W_ih, b_ih, dx) and hidden side (W_hh, b_hh, dh); they differ only for GRU's n.
+        float[] gi = new float[rows * g];
+        float[] gh = kind == CellKind.Gru ? new float[rows * g] : gi;
+        float[] dh = new float[batch * hOut], dc = new float[batch * hidden], dhNext = new float[batch * hOut];
+        float[] dhf = new float[hidden];
+        if (!gradHN.IsEmpty)
+        {
+            gradHN.CopyTo(dh);
+        }
+
+        if (!gradCN.IsEmpty)
+        {
+            gradCN.CopyTo(dc);
+        }
+
+        for (int step = seqLen - 1; step >= 0; step--)
+        {
+            int t = direction == 0 ? step : seqLen - 1 - step;
+            int prev = direction == 0 ? t - 1 : t + 1;
+            bool first = step == 0;
+            dhNext.AsSpan().Clear();
+            for (int b = 0; b < batch; b++)
+            {
+                int row = (t * batch) + b;
+                Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
+                TensorPrimitives.Add(dhRow, gradOutput.AsSpan((row * outWidth) + (direction * hOut), hOut), dhRow);
+                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(((prev * batch) + b) * hOut, hOut);
+                ReadOnlySpan<float> gates = dir.Gates.AsSpan(row * g, g);
+                Span<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
+                switch (kind)
+                {
+                    case CellKind.Lstm:
+                        {
+                            ReadOnlySpan<float> c = dir.Cells.AsSpan(row * hidden, hidden);
+                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(((prev * batch) + b) * hidden, hidden);
+                            Span<float> dcRow = dc.AsSpan(b * hidden, hidden);
+                            if (project)
+                            {
+                                // h = W_hr h_full: dW_hr += dh ⊗ h_full, dh_full = W_hrᵀ dh.
+                                Outer(dhRow, dir.HiddenFull.AsSpan(row * hidden, hidden), grad.WeightHR!);
+                                MatTVec(w.WeightHR!, hOut, hidden, dhRow, dhf);
+                            }
+                            else
+                            {
+                                dhRow.CopyTo(dhf);
+                            }
+
+                            for (int j = 0; j < hidden; j++)
+                            {
+                                float i = gates[j], f = gates[hidden + j], gg = gates[(2 * hidden) + j], o = gates[(3 * hidden) + j];
+                                float tc = MathF.Tanh(c[j]);
+                                float dcj = dcRow[j] + (dhf[j] * o * (1f - (tc * tc)));
+                                dGi[j] = dcj * gg * i * (1f - i);
+                                dGi[hidden + j] = dcj * cPrev[j] * f * (1f - f);
+                                dGi[(2 * hidden) + j] = dcj * i * (1f - (gg * gg));
+                                dGi[(3 * hidden) + j] = dhf[j] * tc * o * (1f - o);
+                                dcRow[j] = dcj * f;
+                            }
+
+                            break;
+                        }
+
+                    case CellKind.Gru:
+                        {
+                            ReadOnlySpan<float> hn = dir.HiddenNew.AsSpan(row * hidden, hidden);
+                            Span<float> direct = dhNext.AsSpan(b * hOut, hOut);
+                            for (int j = 0; j < hidden; j++)
+                            {
+                                float r = gates[j], z = gates[hidden + j], n = gates[(2 * hidden) + j];
+                                float dn = dhRow[j] * (1f - z) * (1f - (n * n));
+                                float dz = dhRow[j] * (hPrev[j] - n) * z * (1f - z);
+                                float dr = dn * hn[j] * r * (1f - r);
+                                (dGi[j], dGi[hidden + j], dGi[(2 * hidden) + j]) = (dr, dz, dn);
+                                (dGh[j], dGh[hidden + j], dGh[(2 * hidden) + j]) = (dr, dz, dn * r);
+                                direct[j] = dhRow[j] * z;
+                            }
+
+                            break;
+                        }
+
+                    default:
+                        for (int j = 0; j < hidden; j++)
+                        {
+                            float h = gates[j];
+                            dGi[j] = dhRow[j] * (kind == CellKind.RnnRelu ? (h > 0f ? 1f : 0f) : 1f - (h * h));
+                        }
+
+                        break;
+                }
+
+                // dh_{t-1} = W_hhᵀ · (hidden-side gate gradients) (+ GRU's direct z·dh).
+                Span<float> next = dhNext.AsSpan(b * hOut, hOut);
+                for (int k = 0; k < g; k++)
+                {
+                    float v = dGh[k];
+                    if (v != 0f)
+                    {
+                        TensorPrimitives.MultiplyAdd(w.WeightHH.AsSpan(k * hOut, hOut), v, next, next);
+                    }
+                }
+            }
+
+            (dh, dhNext) = (dhNext, dh);
+        }
+
+        dh.CopyTo(gradH0);
+        if (kind == CellKind.Lstm)
+        {
+            dc.CopyTo(gradC0);
+        }
+
+        // After the loop, the large products over all T·N rows: dW_ih += Giᵀ X, dW_hh += Ghᵀ H_prev, biases, dX += Gi W_ih.
+        for (int step = 0; step < seqLen; step++)
+        {
+            int t = direction == 0 ? step : seqLen - 1 - step;
+            int prev = direction == 0 ? t - 1 : t + 1;
+            for (int b = 0; b < batch; b++)
+            {
+                int row = (t * batch) + b;
+                ReadOnlySpan<float> hPrev = step == 0 ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(((prev * batch) + b) * hOut, hOut);
+                ReadOnlySpan<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
+                Outer(dGi, x.AsSpan(row * inputSize, inputSize), grad.WeightIH);
+                Outer(dGh, hPrev, grad.WeightHH);
+                if (grad.BiasIH is not null)
+                {
+                    TensorPrimitives.Add(grad.BiasIH, dGi, grad.BiasIH);
+                    TensorPrimitives.Add(grad.BiasHH!, dGh, grad.BiasHH!);
+                }
+
+                Span<float> dx = gradInput.AsSpan(row * inputSize, inputSize);
+                for (int k = 0; k < g; k++)
+                {
+                    if (dGi[k] != 0f)
+                    {
+                        TensorPrimitives.MultiplyAdd(w.WeightIH.AsSpan(k * inputSize, inputSize), dGi[k], dx, dx);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary><c>y = W·x + bias</c> for W <c>(rows, cols)</c> row-major.</summary>
+    private static void MatVec(float[] w, int rows, int cols, ReadOnlySpan<float> x, float[]? bias, Span<float> y)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            y[r] = TensorPrimitives.Dot(w.AsSpan(r * cols, cols), x) + (bias is null ? 0f : bias[r]);
+        }
+    }
+
+    /// <summary><c>y = Wᵀ·x</c> for W <c>(rows, cols)</c>: x has rows elements, y has cols.</summary>
+    private static void MatTVec(float[] w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
+    {
+        y.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            TensorPrimitives.MultiplyAdd(w.AsSpan(r * cols, cols), x[r], y, y);
+        }
+    }
+
+    /// <summary><c>W += a ⊗ b</c> for W <c>(a.Length, b.Length)</c>.</summary>
+    private static void Outer(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float[] w)
+    {
+        for (int r = 0; r < a.Length; r++)
+        {
+            if (a[r] != 0f)
+            {
+                Span<float> row = w.AsSpan(r * b.Length, b.Length);
+                TensorPrimitives.MultiplyAdd(b, a[r], row, row);
+            }
+        }
+    }
+
+    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+}

@@ -1,0 +1,135 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Numerics.Tensors;
+using FluentAssertions;
+using Recurrent.Tests.TestUtilities;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Recurrent.Tests.Golden;
+
+/// <summary>Backpropagation through time against PyTorch autograd (tests/fixtures/generate.py, grad_grid).</summary>
+public sealed class GradientTests(ITestOutputHelper log)
+{
+    /// <summary>The training issue's bar: relative error 1e-4, absolute 1e-5 near zero.</summary>
+    private const double Relative = 1e-4, Absolute = 1e-5;
+
+    public static TheoryData<string> Cases => Fixture.Names("gradients");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Backward_MatchesPyTorchAutograd(string name) => Run(name);
+
+    [Fact]
+    public void AllGradients_WorstRelativeError_IsWithinTolerance()
+    {
+        Cases.Should().HaveCountGreaterThan(20);
+        (double worst, string where) = Fixture.NameList("gradients").Select(n => Run(n)).MaxBy(r => r.Worst);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worst gradient error against PyTorch autograd: {worst:G3} of the tolerance ({where})"));
+        worst.Should().BeLessThanOrEqualTo(1);
+    }
+
+    [Fact]
+    public void GradientsAccumulate_UntilZeroGrad()
+    {
+        var gru = new Gru(3, 4, seed: 1);
+        Tensor<float> x = T.Random(1, 1f, 5, 2, 3);
+        Tensor<float> gradOutput = T.Random(2, 1f, 5, 2, 4);
+        gru.Forward(x);
+        gru.Backward(gradOutput);
+        float[] once = T.Values(gru.NamedParameters().First().Parameter.Grad!);
+        gru.Forward(x);
+        gru.Backward(gradOutput);
+        float[] twice = T.Values(gru.NamedParameters().First().Parameter.Grad!);
+        twice.Should().Equal(once.Select(v => v + v), "a second backward adds to Grad, as in PyTorch");
+        gru.ZeroGrad();
+        gru.Parameters().Should().OnlyContain(p => p.Grad == null);
+    }
+
+    [Fact]
+    public void Backward_WithoutTrainingForward_Throws()
+    {
+        var lstm = new Lstm(3, 4).Eval();
+        lstm.Forward(T.Random(1, 1f, 5, 2, 3));
+        new Action(() => lstm.Backward(T.Zeros(5, 2, 4))).Should().Throw<InvalidOperationException>()
+            .WithMessage("LSTM.Backward needs a Forward run in training mode first*");
+        lstm.Train().Forward(T.Random(1, 1f, 5, 2, 3));
+        new Action(() => lstm.Backward(T.Zeros(5, 2, 5))).Should().Throw<ArgumentException>()
+            .WithMessage("gradOutput must have the forward tensor's shape [5, 2, 4], got [5, 2, 5]*");
+    }
+
+    private static (double Worst, string Where) Run(string name)
+    {
+        Fixture f = Fixture.Load("gradients", name);
+        int inputSize = f.Int("inputSize"), hiddenSize = f.Int("hiddenSize"), layers = f.Int("numLayers");
+        bool bias = f.Bool("bias"), batchFirst = f.Bool("batchFirst"), bidirectional = f.Bool("bidirectional");
+        RnnBase m = f.Module switch
+        {
+            "LSTM" => new Lstm(inputSize, hiddenSize, layers, bias, batchFirst, 0f, bidirectional, f.Int("projSize"), seed: 7),
+            "GRU" => new Gru(inputSize, hiddenSize, layers, bias, batchFirst, 0f, bidirectional, seed: 7),
+            _ => new Rnn(inputSize, hiddenSize, layers, f.String("nonlinearity") == "relu" ? Nonlinearity.Relu : Nonlinearity.Tanh, bias, batchFirst, 0f, bidirectional, seed: 7),
+        };
+        m.LoadStateDict(f.State());
+        m.Train();
+        Tensor<float>? h0 = f.OptionalInput("h0"), c0 = f.OptionalInput("c0");
+        Tensor<float> gradOutput = f.Input("grad_output");
+        Tensor<float>? gradHN = f.OptionalInput("grad_hn"), gradCN = f.OptionalInput("grad_cn");
+        RnnGradients grads;
+        Tensor<float> output;
+        switch (m)
+        {
+            case Lstm lstm:
+                output = lstm.Forward(f.Input("input"), h0, c0).Output;
+                grads = lstm.Backward(gradOutput, gradHN, gradCN);
+                break;
+            case Gru gru:
+                output = gru.Forward(f.Input("input"), h0).Output;
+                grads = gru.Backward(gradOutput, gradHN);
+                break;
+            default:
+                output = ((Rnn)m).Forward(f.Input("input"), h0).Output;
+                grads = ((Rnn)m).Backward(gradOutput, gradHN);
+                break;
+        }
+
+        TensorAssert.Close(f.Output("output"), output, TensorAssert.PyTorchTolerance, name + ": output");
+        (double Worst, string Where) worst = (0, "");
+        void Check(string what, Tensor<float> expected, Tensor<float>? actual)
+        {
+            actual.Should().NotBeNull(what);
+            actual!.Lengths.ToArray().Should().Equal(expected.Lengths.ToArray(), $"{name}: {what} shape");
+            float[] e = T.Values(expected), a = T.Values(actual);
+            for (int i = 0; i < e.Length; i++)
+            {
+                double ratio = Math.Abs(a[i] - e[i]) / (Absolute + (Relative * Math.Abs(e[i])));
+                ratio.Should().BeLessThanOrEqualTo(1, $"{name}: {what}[{i}] = {a[i]}, PyTorch {e[i]}");
+                if (ratio > worst.Worst)
+                {
+                    worst = (ratio, $"{name} {what}");
+                }
+            }
+        }
+
+        Check("grad_input", f.Output("grad_input"), grads.GradInput);
+        if (h0 is not null)
+        {
+            Check("grad_h0", f.Output("grad_h0"), grads.GradH0);
+        }
+
+        if (c0 is not null)
+        {
+            Check("grad_c0", f.Output("grad_c0"), grads.GradC0);
+        }
+
+        var named = m.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        var expectedGrads = f.State("param_grads");
+        named.Keys.Should().BeEquivalentTo(expectedGrads.Keys);
+        foreach ((string key, Tensor<float> expected) in expectedGrads)
+        {
+            Check(key + ".grad", expected, named[key].Grad);
+        }
+
+        return worst;
+    }
+}
