@@ -145,6 +145,9 @@ public abstract class Module
     {
     }
 
+    /// <summary>Tells the module its parameter values were changed in place (by an optimizer step).</summary>
+    internal void ParametersChanged() => OnParametersChanged();
+
     /// <summary>Clears every parameter's gradient (<c>zero_grad(set_to_none=True)</c>, PyTorch 2.x's default).</summary>
     public void ZeroGrad()
     {
@@ -157,7 +160,7 @@ public abstract class Module
     /// <summary>Registers a parameter under its <c>state_dict</c> key; the order of calls is the <c>state_dict</c> order.</summary>
     private protected Parameter Register(string name, params int[] shape)
     {
-        var p = new Parameter(name, shape);
+        var p = new Parameter(name, shape) { Owner = this };
         _parameters.Add(new KeyValuePair<string, Parameter>(name, p));
         return p;
     }

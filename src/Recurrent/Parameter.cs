@@ -64,6 +64,9 @@ public sealed class Parameter
     /// <summary>The number of elements.</summary>
     public int Length => Values.Length;
 
+    /// <summary>The module that registered this parameter, told when an optimizer changes it.</summary>
+    internal Module? Owner { get; init; }
+
     /// <summary>The row-major storage behind <see cref="Data"/>; kernels read it directly.</summary>
     internal float[] Values { get; }
 
@@ -75,6 +78,13 @@ public sealed class Parameter
             return;
         }
 
+        Span<float> values = GradValues();
+        TensorPrimitives.Add(values, gradient, values);
+    }
+
+    /// <summary>The gradient's storage, owned by this parameter (a user-set <see cref="Grad"/> is copied in once); zeros if there was none.</summary>
+    internal Span<float> GradValues()
+    {
         if (_gradValues is null)
         {
             float[] values = new float[Length];
@@ -87,7 +97,7 @@ public sealed class Parameter
             _grad = TensorData.Wrap(values, _shape);
         }
 
-        TensorPrimitives.Add(_gradValues, gradient, _gradValues);
+        return _gradValues;
     }
 
     /// <inheritdoc/>

@@ -84,11 +84,17 @@ public sealed class Fixture
     public Tensor<float>[] Tensors(string section, string name) =>
         _root.GetProperty(section).GetProperty(name).EnumerateArray().Select(FloatTensor).ToArray();
 
+    /// <summary>The case's whole JSON.</summary>
+    public JsonElement Root => _root;
+
     /// <summary>The state_dict in PyTorch's key order.</summary>
-    public OrderedDictionary<string, Tensor<float>> State(string property = "state")
+    public OrderedDictionary<string, Tensor<float>> State(string property = "state") => StateOf(_root.GetProperty(property));
+
+    /// <summary>A JSON object of name to tensor, in order.</summary>
+    public static OrderedDictionary<string, Tensor<float>> StateOf(JsonElement element)
     {
         var state = new OrderedDictionary<string, Tensor<float>>();
-        foreach (JsonProperty p in _root.GetProperty(property).EnumerateObject())
+        foreach (JsonProperty p in element.EnumerateObject())
         {
             state.Add(p.Name, FloatTensor(p.Value));
         }

@@ -1,0 +1,157 @@
+using System;
+using System.Globalization;
+using System.Numerics.Tensors;
+using Recurrent.Internals;
+
+namespace Recurrent;
+
+/// <summary>
+/// <c>torch.nn.Linear</c>: <c>y = x·Wᵀ + b</c> over the last dimension, W <c>(out_features, in_features)</c>. Initialised as
+/// PyTorch does (kaiming-uniform with a = √5, so both W and b draw from U(-1/√in, 1/√in)). In training mode
+/// <see cref="Forward"/> keeps its input so <see cref="Backward"/> can run.
+/// </summary>
+public sealed class Linear : Module
+{
+    private readonly Parameter _weight;
+    private readonly Parameter? _bias;
+    private float[]? _input;
+    private nint[] _inputLengths = [];
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="inFeatures">Size of each input row.</param>
+    /// <param name="outFeatures">Size of each output row.</param>
+    /// <param name="bias">Whether to add a learnable bias.</param>
+    /// <param name="seed">Seed for the initial weights; null for a random one.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative.</exception>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, int? seed = null)
+    {
+        if (inFeatures < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(inFeatures), inFeatures, "in_features must be zero or greater");
+        }
+
+        if (outFeatures < 0)
+        {
+            ThrowHelper.OutOfRange(nameof(outFeatures), outFeatures, "out_features must be zero or greater");
+        }
+
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        _weight = Register("weight", outFeatures, inFeatures);
+        _bias = bias ? Register("bias", outFeatures) : null;
+        Random random = Init.CreateRandom(seed);
+        float bound = inFeatures > 0 ? 1f / MathF.Sqrt(inFeatures) : 0f;
+        Init.Uniform(_weight.Values, bound, random);
+        if (_bias is not null)
+        {
+            Init.Uniform(_bias.Values, bound, random);
+        }
+    }
+
+    /// <summary>Size of each input row (<c>in_features</c>).</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Size of each output row (<c>out_features</c>).</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>W, <c>(out_features, in_features)</c>.</summary>
+    public Parameter Weight => _weight;
+
+    /// <summary>b, <c>(out_features)</c>, or null without bias.</summary>
+    public Parameter? Bias => _bias;
+
+    /// <inheritdoc/>
+    protected override string TorchName => "Linear";
+
+    /// <summary><c>(*, in_features)</c> → <c>(*, out_features)</c>.</summary>
+    /// <exception cref="ArgumentException">The last dimension is not <see cref="InFeatures"/>.</exception>
+    public Tensor<float> Forward(Tensor<float> input)
+    {
+        if (input is null)
+        {
+            ThrowHelper.Null(nameof(input));
+        }
+
+        int rank = input.Rank;
+        if (rank < 1 || TensorData.Length(input, rank - 1) != InFeatures)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"mat1 and mat2 shapes cannot be multiplied: input {ShapeText.List(input.Lengths)} has last dimension {(rank < 1 ? 0 : input.Lengths[rank - 1])}, Linear expects in_features={InFeatures}"),
+                nameof(input));
+        }
+
+        ReadOnlySpan<float> x = TensorData.Read(input);
+        int rows = Rows(input.Lengths);
+
+        float[] y = new float[rows * OutFeatures];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = x.Slice(r * InFeatures, InFeatures);
+            for (int o = 0; o < OutFeatures; o++)
+            {
+                y[(r * OutFeatures) + o] = TensorPrimitives.Dot(row, _weight.Values.AsSpan(o * InFeatures, InFeatures)) + (_bias is null ? 0f : _bias.Values[o]);
+            }
+        }
+
+        _input = Training ? x.ToArray() : null;
+        _inputLengths = input.Lengths.ToArray();
+        nint[] lengths = input.Lengths.ToArray();
+        lengths[^1] = OutFeatures;
+        return Tensor.Create(y, lengths);
+    }
+
+    /// <summary>For the last training-mode <see cref="Forward"/>: adds dL/dW and dL/db to the parameters' Grad and returns dL/d(input).</summary>
+    /// <exception cref="InvalidOperationException">No training-mode forward was recorded.</exception>
+    public Tensor<float> Backward(Tensor<float> gradOutput)
+    {
+        if (gradOutput is null)
+        {
+            ThrowHelper.Null(nameof(gradOutput));
+        }
+
+        float[] x = _input ?? throw new InvalidOperationException("Linear.Backward needs a Forward run in training mode first (call Train()).");
+        ReadOnlySpan<float> dy = TensorData.Read(gradOutput);
+        int rows = Rows(_inputLengths);
+        if (dy.Length != rows * OutFeatures)
+        {
+            ThrowHelper.Argument($"gradOutput must hold {rows * OutFeatures} floats (the forward output's shape), got {dy.Length}", nameof(gradOutput));
+        }
+
+        float[] dW = new float[_weight.Length];
+        float[] db = new float[OutFeatures];
+        float[] dx = new float[x.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> xRow = x.AsSpan(r * InFeatures, InFeatures);
+            Span<float> dxRow = dx.AsSpan(r * InFeatures, InFeatures);
+            for (int o = 0; o < OutFeatures; o++)
+            {
+                float g = dy[(r * OutFeatures) + o];
+                db[o] += g;
+                Span<float> wRow = dW.AsSpan(o * InFeatures, InFeatures);
+                TensorPrimitives.MultiplyAdd(xRow, g, wRow, wRow);
+                TensorPrimitives.MultiplyAdd(_weight.Values.AsSpan(o * InFeatures, InFeatures), g, dxRow, dxRow);
+            }
+        }
+
+        _weight.AccumulateGrad(dW);
+        _bias?.AccumulateGrad(db);
+        _input = null;
+        return Tensor.Create(dx, _inputLengths);
+    }
+
+    private static int Rows(ReadOnlySpan<nint> lengths)
+    {
+        long rows = 1;
+        foreach (nint n in lengths[..^1])
+        {
+            rows *= n;
+        }
+
+        return checked((int)rows);
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() =>
+        string.Create(CultureInfo.InvariantCulture, $"in_features={InFeatures}, out_features={OutFeatures}, bias={(_bias is null ? "False" : "True")}");
+}
