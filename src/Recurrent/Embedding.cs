@@ -16,6 +16,7 @@ namespace Recurrent;
 public sealed class Embedding : Module
 {
     private readonly Parameter _weight;
+    private int[]? _lastRows;
 
     /// <summary>Creates the table with rows drawn from N(0, 1) and the padding row zeroed, as PyTorch does.</summary>
     /// <param name="numEmbeddings">The number of rows.</param>
@@ -210,11 +211,62 @@ public sealed class Embedding : Module
             }
         }
 
+        _lastRows = Training && _weight.RequiresGrad ? rows : null;
         ReadOnlySpan<nint> inLengths = indices.Lengths;
         var lengths = new nint[inLengths.Length + 1];
         inLengths.CopyTo(lengths);
         lengths[^1] = dim;
         return Tensor.Create(output, lengths);
+    }
+
+    /// <summary>
+    /// For the last training-mode <c>Forward</c>: adds each output row's gradient to its table row in <see cref="Weight"/>'s
+    /// Grad, as <c>embedding_backward</c> does: nothing for <see cref="PaddingIdx"/>, each row divided by its count in the
+    /// batch when <see cref="ScaleGradByFreq"/>, nothing at all for a frozen table. Indices have no gradient.
+    /// </summary>
+    /// <param name="gradOutput">dL/d(output), <c>(*, embedding_dim)</c> as the forward returned.</param>
+    /// <exception cref="InvalidOperationException">No training-mode forward (with a trainable table) was recorded.</exception>
+    public void Backward(Tensor<float> gradOutput)
+    {
+        if (gradOutput is null)
+        {
+            ThrowHelper.Null(nameof(gradOutput));
+        }
+
+        int[] rows = _lastRows ?? throw new InvalidOperationException(
+            "Embedding.Backward needs a Forward run in training mode first (call Train()); a frozen table (requires_grad false) records nothing.");
+        int dim = EmbeddingDim;
+        ReadOnlySpan<float> dy = TensorData.Read(gradOutput);
+        if (dy.Length != rows.Length * dim)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"gradOutput must hold {rows.Length * dim} floats (the forward output's shape), got {dy.Length}"), nameof(gradOutput));
+        }
+
+        var counts = new Dictionary<int, int>();
+        if (ScaleGradByFreq)
+        {
+            foreach (int r in rows)
+            {
+                counts[r] = counts.GetValueOrDefault(r) + 1;
+            }
+        }
+
+        float[] grad = new float[_weight.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int r = rows[i];
+            if (r == PaddingIdx)
+            {
+                continue;
+            }
+
+            Span<float> target = grad.AsSpan(r * dim, dim);
+            TensorPrimitives.MultiplyAdd(dy.Slice(i * dim, dim), ScaleGradByFreq ? 1f / counts[r] : 1f, target, target);
+        }
+
+        _weight.AccumulateGrad(grad);
+        _lastRows = null;
     }
 
     /// <summary><c>embedding_renorm_</c>: each referenced row once, <c>row *= max_norm / (norm + 1e-7)</c> where its norm exceeds max_norm.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using System.Numerics.Tensors;
+using System.Text.Json;
 using FluentAssertions;
 using Recurrent.Tests.TestUtilities;
 using Xunit;
@@ -59,9 +60,39 @@ public sealed class GradientTests(ITestOutputHelper log)
             .WithMessage("gradOutput must have the forward tensor's shape [5, 2, 4], got [5, 2, 5]*");
     }
 
+    [Fact]
+    public void FrozenEmbedding_GetsNoGradient()
+    {
+        Embedding frozen = Embedding.FromPretrained(T.Random(1, 1f, 5, 3)).Train();
+        frozen.Forward(Tensor.Create(new long[] { 1, 2 }, [2]));
+        new Action(() => frozen.Backward(T.Zeros(2, 3))).Should().Throw<InvalidOperationException>().WithMessage("*frozen table*");
+        frozen.Weight.Grad.Should().BeNull();
+    }
+
+    private static (double Worst, string Where) RunEmbedding(Fixture f)
+    {
+        var m = new Embedding(f.Int("numEmbeddings"), f.Int("embeddingDim"), f.NullableInt("paddingIdx"), scaleGradByFreq: f.Bool("scaleGradByFreq"));
+        m.ToString().Should().Be(f.Repr);
+        m.LoadStateDict(f.State());
+        m.Train();
+        JsonElement indices = f.RawInput("indices");
+        long[] values = indices.GetProperty("values").EnumerateArray().Select(v => v.GetInt64()).ToArray();
+        Tensor<float> output = m.Forward(Tensor.Create(values, Fixture.Shape(indices)));
+        TensorAssert.Close(f.Output("output"), output, 0f, f.Name + ": output");
+        m.Backward(f.Input("grad_output"));
+        Tensor<float> expected = f.State("param_grads")["weight"];
+        TensorAssert.Close(expected, m.Weight.Grad!, (float)Absolute, f.Name + ": weight.grad");
+        return (0, f.Name);
+    }
+
     private static (double Worst, string Where) Run(string name)
     {
         Fixture f = Fixture.Load("gradients", name);
+        if (f.Module == "Embedding")
+        {
+            return RunEmbedding(f);
+        }
+
         int inputSize = f.Int("inputSize"), hiddenSize = f.Int("hiddenSize"), layers = f.Int("numLayers");
         bool bias = f.Bool("bias"), batchFirst = f.Bool("batchFirst"), bidirectional = f.Bool("bidirectional");
         RnnBase m = f.Module switch
