@@ -1,0 +1,108 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Numerics.Tensors;
+using Recurrent.Optim;
+
+namespace Recurrent.Training;
+
+/// <summary>
+/// N vs 1: read 8 digits and say which group they mostly fall in, low (0-3), middle (4-6) or high (7-9), a tie going to
+/// the lower group (the task of samples/train/train.py). Embedding → LSTM → Linear on h_n, cross-entropy, Adam.
+/// </summary>
+public static class DigitGroupClassifier
+{
+    private const int SeqLen = 8, Batch = 32, Hidden = 32;
+
+    public static TrainingReport Train(int epochs, TextWriter log, int batchesPerEpoch = 50, int seed = 0)
+    {
+        var random = new Random(seed);
+        var embed = new Embedding(10, 16, seed: seed);
+        var lstm = new Lstm(16, Hidden, seed: seed + 1);
+        var head = new Linear(Hidden, 3, seed: seed + 2);
+        Parameter[] parameters = [.. embed.Parameters(), .. lstm.Parameters(), .. head.Parameters()];
+        var optimizer = new Adam(parameters, lr: 0.01f);
+        float first = 0, last = 0;
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            double total = 0;
+            embed.Train();
+            lstm.Train();
+            head.Train();
+            for (int i = 0; i < batchesPerEpoch; i++)
+            {
+                (long[] digits, int[] labels) = MakeBatch(random, Batch);
+
+                // The PyTorch loop: zero_grad, forward, loss, backward, step.
+                optimizer.ZeroGrad();
+                Tensor<float> x = embed.Forward(Tensor.Create(digits, [SeqLen, Batch]));   // (L, N, 16)
+                (Tensor<float> output, Tensor<float> hN, _) = lstm.Forward(x);          // h_n (1, N, H)
+                LossResult loss = Loss.CrossEntropy(head.Forward(Flatten(hN)), labels);
+                Tensor<float> gradHN = head.Backward(loss.Gradient);
+                RnnGradients grads = lstm.Backward(Tensor.Create(new float[output.FlattenedLength], output.Lengths), Unflatten(gradHN));
+                embed.Backward(grads.GradInput);
+                GradClip.ClipGradNorm(parameters, 5f);
+                optimizer.Step();
+                total += loss.Value;
+            }
+
+            float mean = (float)(total / batchesPerEpoch);
+            first = epoch == 1 ? mean : first;
+            last = mean;
+            log.WriteLine($"epoch {epoch,3}: loss {mean:F4}  ({clock.Elapsed.TotalSeconds:F2} s)");
+        }
+
+        // Held-out accuracy in evaluation mode.
+        embed.Eval();
+        lstm.Eval();
+        head.Eval();
+        (long[] testDigits, int[] testLabels) = MakeBatch(new Random(seed + 1000), 512);
+        Tensor<float> h = lstm.Forward(embed.Forward(Tensor.Create(testDigits, [SeqLen, 512]))).HN;
+        float[] logits = new float[512 * 3];
+        head.Forward(Flatten(h)).FlattenTo(logits);
+        int correct = 0;
+        for (int b = 0; b < 512; b++)
+        {
+            correct += TensorPrimitives.IndexOfMax(logits.AsSpan(b * 3, 3)) == testLabels[b] ? 1 : 0;
+        }
+
+        return new TrainingReport(first, last, correct / 512f);
+    }
+
+    /// <summary>Random digit sequences, time-major <c>(L, N)</c>, and their labels.</summary>
+    private static (long[] Digits, int[] Labels) MakeBatch(Random random, int batch)
+    {
+        long[] digits = new long[SeqLen * batch];
+        int[] labels = new int[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            int[] counts = new int[3];
+            for (int t = 0; t < SeqLen; t++)
+            {
+                int d = random.Next(10);
+                digits[(t * batch) + b] = d;
+                counts[d <= 3 ? 0 : d <= 6 ? 1 : 2]++;
+            }
+
+            labels[b] = counts[0] >= counts[1] && counts[0] >= counts[2] ? 0 : counts[1] >= counts[2] ? 1 : 2;
+        }
+
+        return (digits, labels);
+    }
+
+    /// <summary>h_n <c>(1, N, H)</c> as <c>(N, H)</c>.</summary>
+    private static Tensor<float> Flatten(Tensor<float> hN)
+    {
+        float[] values = new float[hN.FlattenedLength];
+        hN.FlattenTo(values);
+        return Tensor.Create(values, [hN.Lengths[1], hN.Lengths[2]]);
+    }
+
+    private static Tensor<float> Unflatten(Tensor<float> rows)
+    {
+        float[] values = new float[rows.FlattenedLength];
+        rows.FlattenTo(values);
+        return Tensor.Create(values, [1, rows.Lengths[0], rows.Lengths[1]]);
+    }
+}
