@@ -110,6 +110,12 @@ internal static class CompareRunner
             return BuildPackedSpan(c, x, workspace);
         }
 
+        if (c.Train)
+        {
+            // Training has no span path: the tensor API's forward and Backward.
+            return Build(c);
+        }
+
         float[] output = new float[c.Seq * c.Batch * d * c.Hidden];
         float[] hN = new float[c.Layers * d * c.Batch * c.Hidden];
         float[] cN = new float[hN.Length];
@@ -195,6 +201,17 @@ internal static class CompareRunner
                 {
                     Lstm m = new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
                     Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    if (c.Train)
+                    {
+                        m.Train();
+                        Tensor<float> grad = Random(c.Seq, c.Batch, c.Hidden * (c.Bidirectional ? 2 : 1));
+                        return () =>
+                        {
+                            m.Forward(x);
+                            m.Backward(grad);
+                        };
+                    }
+
                     if (c.Packed)
                     {
                         PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
@@ -208,6 +225,17 @@ internal static class CompareRunner
                 {
                     Gru m = new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
                     Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+                    if (c.Train)
+                    {
+                        m.Train();
+                        Tensor<float> grad = Random(c.Seq, c.Batch, c.Hidden * (c.Bidirectional ? 2 : 1));
+                        return () =>
+                        {
+                            m.Forward(x);
+                            m.Backward(grad);
+                        };
+                    }
+
                     if (c.Packed)
                     {
                         PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);

@@ -9,7 +9,7 @@ namespace Recurrent.Benchmarks;
 /// benchmarks/compare/compare_torch.py; <see cref="Name"/> is the key that joins the two. A packed config runs a
 /// PackedSequence of the same padded tensor with <see cref="MixedLengths"/> (packed beforehand, not timed).
 /// </summary>
-public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int Hidden, int Layers = 1, bool Bidirectional = false, bool Packed = false)
+public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int Hidden, int Layers = 1, bool Bidirectional = false, bool Packed = false, bool Train = false)
 {
     public static readonly BenchConfig[] All =
     [
@@ -34,6 +34,9 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
         new("rnn", 32, 100, 256, 512, Packed: true),
         new("lstm", 4, 100, 128, 256, Packed: true),
         new("lstm", 4, 100, 128, 256),
+        new("lstm", 1, 100, 128, 256, Train: true),
+        new("lstm", 32, 100, 256, 512, Train: true),
+        new("gru", 32, 100, 256, 512, Train: true),
     ];
 
     /// <summary>The lengths of a packed config: the first sequence full length, the others spread over 1..T (mean about T/2).</summary>
@@ -50,7 +53,7 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
 
     public string Name => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Kind}{(Layers > 1 ? $" {Layers}-layer" : "")}{(Bidirectional ? " bi" : "")}{(Packed ? " packed" : "")} {Batch},{Seq},{Input},{Hidden}");
+        $"{Kind}{(Layers > 1 ? $" {Layers}-layer" : "")}{(Bidirectional ? " bi" : "")}{(Packed ? " packed" : "")}{(Train ? " train" : "")} {Batch},{Seq},{Input},{Hidden}");
 
     /// <summary>Multiply-adds × 2 of the forward pass: every layer's input projection and recurrent product.</summary>
     public double Flops
@@ -67,7 +70,8 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
                 total += 2.0 * d * rows * gates * Hidden * (input + Hidden);
             }
 
-            return total;
+            // A training step: the forward, then backward's recurrent product, the input gradient and the weight gradients.
+            return Train ? 3 * total : total;
         }
     }
 

@@ -32,6 +32,9 @@ CONFIGS = [
     ("rnn", 32, 100, 256, 512, 1, False, True),
     ("lstm", 4, 100, 128, 256, 1, False, True),
     ("lstm", 4, 100, 128, 256, 1, False),
+    ("lstm", 1, 100, 128, 256, 1, False, False, True),
+    ("lstm", 32, 100, 256, 512, 1, False, False, True),
+    ("gru", 32, 100, 256, 512, 1, False, False, True),
 ]
 
 
@@ -40,8 +43,8 @@ def mixed_lengths(b, t):
     return [t if i == 0 else 1 + (i * 37) % t for i in range(b)]
 
 
-def name(kind, b, t, i, h, layers, bi, packed=False):
-    return f"{kind}{f' {layers}-layer' if layers > 1 else ''}{' bi' if bi else ''}{' packed' if packed else ''} {b},{t},{i},{h}"
+def name(kind, b, t, i, h, layers, bi, packed=False, train=False):
+    return f"{kind}{f' {layers}-layer' if layers > 1 else ''}{' bi' if bi else ''}{' packed' if packed else ''}{' train' if train else ''} {b},{t},{i},{h}"
 
 
 def median_ms(call, seconds):
@@ -60,7 +63,7 @@ def median_ms(call, seconds):
     return times[len(times) // 2]
 
 
-def build(kind, b, t, i, h, layers, bi, packed=False):
+def build(kind, b, t, i, h, layers, bi, packed=False, train=False):
     torch.manual_seed(0)
     if kind == "lstmcell":
         m = nn.LSTMCell(i, h).eval()
@@ -69,6 +72,14 @@ def build(kind, b, t, i, h, layers, bi, packed=False):
     cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
     m = cls(i, h, num_layers=layers, bidirectional=bi).eval()
     x = torch.randn(t, b, i)
+    if train:
+        m.train()
+        grad = torch.randn(t, b, h * (2 if bi else 1))
+
+        def step():
+            out, _ = m(x)
+            out.backward(grad)
+        return step
     if packed:
         p = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(mixed_lengths(b, t)), enforce_sorted=False)
         return lambda: m(p)
@@ -80,10 +91,11 @@ def main():
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     only = sys.argv[3] if len(sys.argv) > 3 else ""
     torch.set_num_threads(threads)
-    with torch.inference_mode():
-        for c in CONFIGS:
-            if only not in name(*c):
-                continue
+    for c in CONFIGS:
+        if only not in name(*c):
+            continue
+        train = len(c) > 8 and c[8]
+        with torch.enable_grad() if train else torch.inference_mode():
             print(f"{name(*c)}\t{median_ms(build(*c), seconds):.4f}", flush=True)
 
 

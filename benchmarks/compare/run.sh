@@ -44,7 +44,7 @@ def flops(name):
     for layer in range(layers):
         inp = i if layer == 0 else d * h
         total += 2.0 * d * rows * g * h * (inp + h)
-    return total
+    return 3 * total if "train" in words else total  # a training step: forward + backward (about twice the forward)
 print(f"| config B,T,I,H | threads | PyTorch ms | Recurrent ms | span ms | speedup | PyTorch % peak | Recurrent % peak |")
 print(f"|---|---|---|---|---|---|---|---|")
 for threads in (1, 2):
