@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Numerics.Tensors;
 using Recurrent.Optim;
@@ -22,11 +21,10 @@ public static class DigitGroupClassifier
         var head = new Linear(Hidden, 3, seed: seed + 2);
         Parameter[] parameters = [.. embed.Parameters(), .. lstm.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.01f);
-        float first = 0, last = 0;
+        var epochLog = new EpochLog(log);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
-            var clock = Stopwatch.StartNew();
-            double total = 0;
+            epochLog.Start();
             embed.Train();
             lstm.Train();
             head.Train();
@@ -44,13 +42,10 @@ public static class DigitGroupClassifier
                 embed.Backward(grads.GradInput);
                 GradClip.ClipGradNorm(parameters, 5f);
                 optimizer.Step();
-                total += loss.Value;
+                epochLog.Add(loss.Value);
             }
 
-            float mean = (float)(total / batchesPerEpoch);
-            first = epoch == 1 ? mean : first;
-            last = mean;
-            log.WriteLine($"epoch {epoch,3}: loss {mean:F4}  ({clock.Elapsed.TotalSeconds:F2} s)");
+            epochLog.End(epoch);
         }
 
         // Held-out accuracy in evaluation mode.
@@ -67,7 +62,7 @@ public static class DigitGroupClassifier
             correct += TensorPrimitives.IndexOfMax(logits.AsSpan(b * 3, 3)) == testLabels[b] ? 1 : 0;
         }
 
-        return new TrainingReport(first, last, correct / 512f);
+        return new TrainingReport(epochLog.First, epochLog.Last, correct / 512f);
     }
 
     /// <summary>Random digit sequences, time-major <c>(L, N)</c>, and their labels.</summary>

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Numerics.Tensors;
 using Recurrent.Optim;
@@ -26,11 +25,10 @@ public static class Seq2SeqReverser
         Module[] modules = [encoderEmbed, decoderEmbed, encoder, decoder, head];
         Parameter[] parameters = [.. encoderEmbed.Parameters(), .. decoderEmbed.Parameters(), .. encoder.Parameters(), .. decoder.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.005f);
-        float first = 0, last = 0;
+        var epochLog = new EpochLog(log);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
-            var clock = Stopwatch.StartNew();
-            double total = 0;
+            epochLog.Start();
             foreach (Module m in modules)
             {
                 m.Train();
@@ -52,13 +50,10 @@ public static class Seq2SeqReverser
                 encoderEmbed.Backward(encoderGrads.GradInput);
                 GradClip.ClipGradNorm(parameters, 1f);
                 optimizer.Step();
-                total += loss.Value;
+                epochLog.Add(loss.Value);
             }
 
-            float mean = (float)(total / batchesPerEpoch);
-            first = epoch == 1 ? mean : first;
-            last = mean;
-            log.WriteLine($"epoch {epoch,3}: loss {mean:F4}  ({clock.Elapsed.TotalSeconds:F2} s)");
+            epochLog.End(epoch);
         }
 
         foreach (Module m in modules)
@@ -66,7 +61,7 @@ public static class Seq2SeqReverser
             m.Eval();
         }
 
-        return new TrainingReport(first, last, GreedyAccuracy(encoderEmbed, decoderEmbed, encoder, decoder, head, new Random(seed + 1000), log));
+        return new TrainingReport(epochLog.First, epochLog.Last, GreedyAccuracy(encoderEmbed, decoderEmbed, encoder, decoder, head, new Random(seed + 1000), log));
     }
 
     /// <summary>Decodes with the model's own previous prediction as input; the fraction of digits right.</summary>

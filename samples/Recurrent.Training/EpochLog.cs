@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.IO;
+
+namespace Recurrent.Training;
+
+/// <summary>Mean loss and time per epoch, printed as each epoch ends; remembers the first and last means.</summary>
+internal sealed class EpochLog(TextWriter log)
+{
+    private readonly Stopwatch _clock = new();
+    private double _total;
+    private int _batches;
+
+    public float First { get; private set; }
+
+    public float Last { get; private set; }
+
+    public void Start()
+    {
+        _clock.Restart();
+        (_total, _batches) = (0, 0);
+    }
+
+    public void Add(float loss)
+    {
+        _total += loss;
+        _batches++;
+    }
+
+    public void End(int epoch)
+    {
+        Last = (float)(_total / _batches);
+        First = epoch == 1 ? Last : First;
+        log.WriteLine($"epoch {epoch,3}: loss {Last:F4}  ({_clock.Elapsed.TotalSeconds:F2} s)");
+    }
+}
