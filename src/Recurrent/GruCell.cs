@@ -39,4 +39,9 @@ public sealed class GruCell : RnnCellBase
     /// <exception cref="ArgumentException">A length does not match <paramref name="batch"/> and the cell's sizes.</exception>
     public void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, Span<float> hNew, RecurrentWorkspace? workspace = null) =>
         ForwardCore(input, batch, h, default, hNew, default, workspace);
+
+    /// <summary>Backpropagation for the last training-mode tensor <c>Forward</c>: accumulates the parameters' Grad and returns dL/d(input) and dL/dh.</summary>
+    /// <param name="gradH">dL/dh', the shape of the returned h'.</param>
+    /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
+    public CellGradients Backward(Tensor<float> gradH) => BackwardCore(gradH, null);
 }

@@ -46,4 +46,10 @@ public sealed class LstmCell : RnnCellBase
     /// <exception cref="ArgumentException">A length does not match <paramref name="batch"/> and the cell's sizes.</exception>
     public void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace = null) =>
         ForwardCore(input, batch, h, c, hNew, cNew, workspace);
+
+    /// <summary>Backpropagation for the last training-mode tensor <c>Forward</c>: accumulates the parameters' Grad and returns dL/d(input), dL/dh, dL/dc.</summary>
+    /// <param name="gradH">dL/dh', the shape of the returned h'.</param>
+    /// <param name="gradC">dL/dc', or null for zeros.</param>
+    /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
+    public CellGradients Backward(Tensor<float> gradH, Tensor<float>? gradC = null) => BackwardCore(gradH, gradC);
 }

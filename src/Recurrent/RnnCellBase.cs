@@ -15,6 +15,7 @@ public abstract class RnnCellBase : Module
 {
     private readonly RecurrentSpec _spec;
     private readonly LayerWeights[] _weights;
+    private StepRecord? _record;
     private readonly Random _random;
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
@@ -133,7 +134,15 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
-        ForwardCore(
+        _record = Training && (WeightIH.RequiresGrad || WeightHH.RequiresGrad || BiasIH?.RequiresGrad == true || BiasHH?.RequiresGrad == true)
+            ? new StepRecord(
+                unbatched,
+                batch,
+                TensorData.Read(input).ToArray(),
+                h is null ? [] : TensorData.Read(h).ToArray(),
+                c is null ? [] : TensorData.Read(c).ToArray())
+            : null;
+        CellStep(
             TensorData.Read(input),
             batch,
             h is null ? default : TensorData.Read(h),
@@ -148,6 +157,53 @@ public abstract class RnnCellBase : Module
 
     /// <summary>The allocation-free step shared by the span overloads: checks lengths, then one step of the layer driver.</summary>
     private protected void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
+    {
+        _record = null; // the span overloads record nothing to backpropagate
+        CellStep(input, batch, h, c, hNew, cNew, workspace);
+    }
+
+    /// <summary>
+    /// Backpropagation for the last training-mode tensor <c>Forward</c>: adds the parameters' gradients to their Grad and
+    /// returns dL/d(input), dL/dh and (LSTM) dL/dc, shaped as the forward's tensors.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No training-mode forward was recorded.</exception>
+    private protected CellGradients BackwardCore(Tensor<float> gradH, Tensor<float>? gradC)
+    {
+        if (gradH is null)
+        {
+            ThrowHelper.Null(nameof(gradH));
+        }
+
+        StepRecord record = _record ?? throw new InvalidOperationException(
+            $"{TorchName}.Backward needs a Forward run in training mode first (call Train(), then Forward with the tensor API); each Forward is backpropagated once.");
+        bool lstm = _spec.Kind == CellKind.Lstm;
+        int n = record.Batch * HiddenSize;
+        ReadOnlySpan<float> dh = TensorData.Read(gradH), dc = gradC is null ? default : TensorData.Read(gradC);
+        if (dh.Length != n || (!dc.IsEmpty && dc.Length != n))
+        {
+            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"gradH (and gradC) must hold {n} floats, the forward's h' shape"), nameof(gradH));
+        }
+
+        BpttTape tape = Bptt.Forward(_spec, _weights, record.Input, 1, record.Batch, record.H, record.C, new float[n], new float[n], new float[lstm ? n : 0], 0f, null);
+        var grads = new LayerWeights(
+            new float[WeightIH.Length], new float[WeightHH.Length], BiasIH is null ? null : new float[BiasIH.Length], BiasHH is null ? null : new float[BiasHH.Length], null);
+        float[] gradInput = new float[record.Input.Length], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
+        Bptt.Backward(_spec, _weights, tape, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
+        _record = null;
+        WeightIH.AccumulateGrad(grads.WeightIH);
+        WeightHH.AccumulateGrad(grads.WeightHH);
+        BiasIH?.AccumulateGrad(grads.BiasIH);
+        BiasHH?.AccumulateGrad(grads.BiasHH);
+        nint[] inputLengths = record.Unbatched ? [InputSize] : [record.Batch, InputSize];
+        nint[] stateLengths = record.Unbatched ? [HiddenSize] : [record.Batch, HiddenSize];
+        return new CellGradients(
+            Tensor.Create(gradInput, inputLengths), Tensor.Create(gradHPrev, stateLengths), lstm ? Tensor.Create(gradCPrev, stateLengths) : null);
+    }
+
+    /// <summary>A training-mode step's input and states, from which Backward replays it.</summary>
+    private sealed record StepRecord(bool Unbatched, int Batch, float[] Input, float[] H, float[] C);
+
+    private void CellStep(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
     {
         bool lstm = _spec.Kind == CellKind.Lstm;
         if (batch < 0)

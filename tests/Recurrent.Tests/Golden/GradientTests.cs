@@ -69,6 +69,73 @@ public sealed class GradientTests(ITestOutputHelper log)
         frozen.Weight.Grad.Should().BeNull();
     }
 
+    private static (double Worst, string Where) RunCell(Fixture f)
+    {
+        int inputSize = f.Int("inputSize"), hiddenSize = f.Int("hiddenSize");
+        bool bias = f.Bool("bias");
+        RnnCellBase m = f.Module switch
+        {
+            "LSTMCell" => new LstmCell(inputSize, hiddenSize, bias),
+            "GRUCell" => new GruCell(inputSize, hiddenSize, bias),
+            _ => new RnnCell(inputSize, hiddenSize, bias, f.String("nonlinearity") == "relu" ? Nonlinearity.Relu : Nonlinearity.Tanh),
+        };
+        m.LoadStateDict(f.State());
+        m.Train();
+        Tensor<float> x = f.Input("input");
+        Tensor<float>? h = f.OptionalInput("h"), c = f.OptionalInput("c");
+        CellGradients grads;
+        switch (m)
+        {
+            case LstmCell lstm:
+                lstm.Forward(x, h, c);
+                grads = lstm.Backward(f.Input("grad_h"), f.OptionalInput("grad_c"));
+                break;
+            case GruCell gru:
+                gru.Forward(x, h);
+                grads = gru.Backward(f.Input("grad_h"));
+                break;
+            default:
+                ((RnnCell)m).Forward(x, h);
+                grads = ((RnnCell)m).Backward(f.Input("grad_h"));
+                break;
+        }
+        var outputs = new (string Name, Tensor<float>? Actual)[] { ("grad_input", grads.GradInput), ("grad_h", h is null ? null : grads.GradH), ("grad_c", c is null ? null : grads.GradC) };
+        (double Worst, string Where) worst = (0, f.Name);
+        foreach ((string name, Tensor<float>? actual) in outputs)
+        {
+            if (actual is not null)
+            {
+                worst = Worse(worst, CompareRelative(f.Name, name, f.Output(name), actual));
+            }
+        }
+
+        var named = m.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        foreach ((string key, Tensor<float> expected) in f.State("param_grads"))
+        {
+            worst = Worse(worst, CompareRelative(f.Name, key + ".grad", expected, named[key].Grad));
+        }
+
+        return worst;
+    }
+
+    private static (double, string) Worse((double Worst, string Where) a, (double Worst, string Where) b) => b.Worst > a.Worst ? b : a;
+
+    private static (double Worst, string Where) CompareRelative(string name, string what, Tensor<float> expected, Tensor<float>? actual)
+    {
+        actual.Should().NotBeNull(what);
+        actual!.Lengths.ToArray().Should().Equal(expected.Lengths.ToArray(), $"{name}: {what} shape");
+        float[] e = T.Values(expected), a = T.Values(actual);
+        (double Worst, string Where) worst = (0, $"{name} {what}");
+        for (int i = 0; i < e.Length; i++)
+        {
+            double ratio = Math.Abs(a[i] - e[i]) / (Absolute + (Relative * Math.Abs(e[i])));
+            ratio.Should().BeLessThanOrEqualTo(1, $"{name}: {what}[{i}] = {a[i]}, PyTorch {e[i]}");
+            worst.Worst = Math.Max(worst.Worst, ratio);
+        }
+
+        return worst;
+    }
+
     private static (double Worst, string Where) RunEmbedding(Fixture f)
     {
         var m = new Embedding(f.Int("numEmbeddings"), f.Int("embeddingDim"), f.NullableInt("paddingIdx"), scaleGradByFreq: f.Bool("scaleGradByFreq"));
@@ -91,6 +158,11 @@ public sealed class GradientTests(ITestOutputHelper log)
         if (f.Module == "Embedding")
         {
             return RunEmbedding(f);
+        }
+
+        if (f.Module.EndsWith("Cell", StringComparison.Ordinal))
+        {
+            return RunCell(f);
         }
 
         int inputSize = f.Int("inputSize"), hiddenSize = f.Int("hiddenSize"), layers = f.Int("numLayers");
