@@ -67,3 +67,25 @@ public sealed class DropoutTests
         T.Values(gru.Train().Forward(x).Output).Should().Equal(T.Values(gru.Eval().Forward(x).Output));
     }
 }
+
+/// <summary>The Dropout module: the kept fraction, the scale, evaluation mode and the mask reused by Backward.</summary>
+public sealed class DropoutLayerTests
+{
+    [Fact]
+    public void Training_KeepsAboutOneMinusP_ScaledByItsInverse_AndBackwardUsesTheSameMask()
+    {
+        var dropout = new DropoutLayer(0.25f, seed: 3);
+        dropout.ToString().Should().Be("Dropout(p=0.25, inplace=False)");
+        float[] ones = new float[40_000];
+        Array.Fill(ones, 1f);
+        Tensor<float> x = Tensor.Create(ones, [200, 200]);
+        float[] y = T.Values(dropout.Forward(x));
+        y.Should().OnlyContain(v => v == 0f || Math.Abs(v - (1f / 0.75f)) < 1e-6f);
+        double kept = y.Count(v => v != 0f) / (double)y.Length;
+        kept.Should().BeApproximately(0.75, 0.02, "each element survives with probability 1 - p");
+        T.Values(dropout.Backward(x)).Should().Equal(y, "the gradient of ones is the mask itself");
+        dropout.Eval();
+        T.Values(dropout.Forward(x)).Should().Equal(ones);
+        T.Values(dropout.Backward(x)).Should().Equal(ones);
+    }
+}
