@@ -111,4 +111,13 @@ public sealed class Lstm : RnnBase
     /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
     public RnnGradients Backward(Tensor<float> gradOutput, Tensor<float>? gradHN = null, Tensor<float>? gradCN = null) =>
         BackwardCore(gradOutput, gradHN, gradCN);
+
+    /// <summary>
+    /// Backpropagation through time for the last training-mode packed <see cref="Forward(PackedSequence, Tensor{float}?, Tensor{float}?)"/>:
+    /// <paramref name="gradOutput"/> is packed like the output; the input gradient comes back as packed data
+    /// <c>(sum(lengths), H_in)</c>, dL/dh0 and dL/dc0 in the caller's batch order.
+    /// </summary>
+    /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
+    public RnnGradients Backward(PackedSequence gradOutput, Tensor<float>? gradHN = null, Tensor<float>? gradCN = null) =>
+        BackwardCore(gradOutput?.Data!, gradHN, gradCN);
 }

@@ -109,4 +109,12 @@ public sealed class Rnn : RnnBase
     /// <param name="gradHN">dL/dh_n, or null for zeros.</param>
     /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
     public RnnGradients Backward(Tensor<float> gradOutput, Tensor<float>? gradHN = null) => BackwardCore(gradOutput, gradHN, null);
+
+    /// <summary>
+    /// Backpropagation through time for the last training-mode packed <see cref="Forward(PackedSequence, Tensor{float}?)"/>:
+    /// <paramref name="gradOutput"/> is packed like the output; the input gradient comes back as packed data
+    /// <c>(sum(lengths), H_in)</c>, dL/dh0 in the caller's batch order.
+    /// </summary>
+    /// <exception cref="System.InvalidOperationException">No training-mode forward was recorded.</exception>
+    public RnnGradients Backward(PackedSequence gradOutput, Tensor<float>? gradHN = null) => BackwardCore(gradOutput?.Data!, gradHN, null);
 }

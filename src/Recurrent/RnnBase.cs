@@ -283,7 +283,18 @@ public abstract class RnnBase : Module
         int numStates = NumLayers * _spec.NumDirections;
         int hOut = _spec.OutputSize;
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
-        CheckGradient(gradOutput, outShape.ToLengths(), nameof(gradOutput));
+        int[]? batchSizes = record.BatchSizes, sorted = record.Sorted;
+        int rows = shape.SeqLen * shape.Batch;
+        if (batchSizes is not null)
+        {
+            rows = 0;
+            foreach (int n in batchSizes)
+            {
+                rows += n;
+            }
+        }
+
+        CheckGradient(gradOutput, batchSizes is null ? outShape.ToLengths() : [rows, _spec.NumDirections * hOut], nameof(gradOutput));
         if (gradHN is not null)
         {
             CheckGradient(gradHN, shape.StateLengths(numStates, hOut), nameof(gradHN));
@@ -306,7 +317,7 @@ public abstract class RnnBase : Module
                 w.WeightHR is null ? null : new float[w.WeightHR.Length]);
         }
 
-        float[] gradInput = new float[shape.ElementCount];
+        float[] gradInput = new float[rows * InputSize];
         var gradH0 = new float[numStates * shape.Batch * hOut];
         float[] gradC0 = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         BpttTape tape = Bptt.Forward(
@@ -317,22 +328,28 @@ public abstract class RnnBase : Module
             shape.Batch,
             record.H0,
             record.C0,
-            new float[outShape.ElementCount],
+            new float[rows * _spec.NumDirections * hOut],
             new float[gradH0.Length],
             new float[gradC0.Length],
             Dropout,
-            record.DropoutSeed is int seed ? new Random(seed) : null);
+            record.DropoutSeed is int seed ? new Random(seed) : null,
+            batchSizes);
+
+        // Packed: states and their gradients are in the caller's batch order outside, sorted order inside.
+        int[] order = sorted ?? [];
         Bptt.Backward(
             _spec,
             _weights,
             tape,
-            TimeMajor.From(TensorData.Read(gradOutput), outShape),
-            gradHN is null ? default : TensorData.Read(gradHN),
-            gradCN is null ? default : TensorData.Read(gradCN),
+            batchSizes is null ? TimeMajor.From(TensorData.Read(gradOutput), outShape) : TensorData.Read(gradOutput),
+            gradHN is null ? default : Permute(TensorData.Read(gradHN), numStates, shape.Batch, hOut, order, toSorted: true),
+            gradCN is null ? default : Permute(TensorData.Read(gradCN), numStates, shape.Batch, HiddenSize, order, toSorted: true),
             grads,
             gradInput,
             gradH0,
             gradC0);
+        gradH0 = Permute(gradH0, numStates, shape.Batch, hOut, order, toSorted: false);
+        gradC0 = lstm ? Permute(gradC0, numStates, shape.Batch, HiddenSize, order, toSorted: false) : gradC0;
         _replay = null;
         for (int i = 0; i < grads.Length; i++)
         {
@@ -344,6 +361,14 @@ public abstract class RnnBase : Module
             set[4]?.AccumulateGrad(grads[i].WeightHR);
         }
 
+        if (batchSizes is not null)
+        {
+            return new RnnGradients(
+                Tensor.Create(gradInput, [rows, InputSize]),
+                Tensor.Create(gradH0, shape.StateLengths(numStates, hOut)),
+                lstm ? Tensor.Create(gradC0, shape.StateLengths(numStates, HiddenSize)) : null);
+        }
+
         float[] gradInputLaidOut = new float[gradInput.Length];
         TimeMajor.To(gradInput, shape, gradInputLaidOut);
         return new RnnGradients(
@@ -353,7 +378,28 @@ public abstract class RnnBase : Module
     }
 
     /// <summary>A training-mode call's input (time-major), states and dropout seed, from which Backward replays it.</summary>
-    private sealed record ForwardRecord(SequenceShape Shape, float[] Input, float[] H0, float[] C0, int? DropoutSeed);
+    private sealed record ForwardRecord(SequenceShape Shape, float[] Input, float[] H0, float[] C0, int? DropoutSeed, int[]? BatchSizes = null, int[]? Sorted = null);
+
+    /// <summary>States <c>(S, N, width)</c> from the caller's batch order to sorted order (or back): row b of sorted order is caller row <c>sorted[b]</c>.</summary>
+    private static float[] Permute(ReadOnlySpan<float> states, int numStates, int batch, int width, int[] sorted, bool toSorted)
+    {
+        float[] result = states.ToArray();
+        if (sorted.Length == 0)
+        {
+            return result;
+        }
+
+        for (int s = 0; s < numStates; s++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int from = toSorted ? sorted[b] : b, to = toSorted ? b : sorted[b];
+                states.Slice(((s * batch) + from) * width, width).CopyTo(result.AsSpan(((s * batch) + to) * width, width));
+            }
+        }
+
+        return result;
+    }
 
     private static void CheckGradient(Tensor<float> gradient, nint[] expected, string paramName)
     {
@@ -433,7 +479,22 @@ public abstract class RnnBase : Module
         float[] output = GC.AllocateUninitializedArray<float>(checked(rows * width));
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        ForwardCore(
+        int? seed = Training && Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
+        _replay = null;
+        if (Training && RequiresGrad())
+        {
+            int[] sorted = input.SortedIndices.ToArray();
+            _replay = new ForwardRecord(
+                shape,
+                TensorData.Read(input.Data).ToArray(),
+                h0 is null ? [] : Permute(TensorData.Read(h0), numStates, shape.Batch, hOut, sorted, toSorted: true),
+                c0 is null ? [] : Permute(TensorData.Read(c0), numStates, shape.Batch, HiddenSize, sorted, toSorted: true),
+                seed,
+                input.BatchSizes.ToArray(),
+                sorted);
+        }
+
+        PackedSpansAndRun(
             TensorData.Read(input.Data),
             input.BatchSizes,
             input.SortedIndices,
@@ -442,7 +503,8 @@ public abstract class RnnBase : Module
             output,
             hN,
             cN,
-            null);
+            null,
+            seed is int s ? new Random(s) : null);
 
         return (
             input.WithData(Tensor.Create(output, [rows, width])),
@@ -462,7 +524,22 @@ public abstract class RnnBase : Module
         Span<float> cN,
         RecurrentWorkspace? workspace)
     {
-        _replay = null; // packed input is not backpropagated yet
+        _replay = null; // the span overloads record nothing to backpropagate
+        PackedSpansAndRun(input, batchSizes, sortedIndices, h0, c0, output, hN, cN, workspace, TrainingDropout());
+    }
+
+    private void PackedSpansAndRun(
+        ReadOnlySpan<float> input,
+        ReadOnlySpan<int> batchSizes,
+        ReadOnlySpan<int> sortedIndices,
+        ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0,
+        Span<float> output,
+        Span<float> hN,
+        Span<float> cN,
+        RecurrentWorkspace? workspace,
+        Random? dropoutRandom)
+    {
         int rows = PackedChecks.Rows(batchSizes);
         if (!sortedIndices.IsEmpty)
         {
@@ -472,7 +549,7 @@ public abstract class RnnBase : Module
         var shape = new SequenceShape(batchSizes.Length, batchSizes[0], InputSize);
         SpanChecks.Packed(input, rows, InputSize, "H_in", nameof(input));
         SpanChecks.Packed(output, rows, _spec.NumDirections * _spec.OutputSize, "D*H_out", nameof(output));
-        CheckStatesAndRun(input, shape, true, h0, c0, output, hN, cN, workspace, TrainingDropout(), batchSizes, sortedIndices);
+        CheckStatesAndRun(input, shape, true, h0, c0, output, hN, cN, workspace, dropoutRandom, batchSizes, sortedIndices);
     }
 
     /// <summary>The checks both span paths share (states against <paramref name="shape"/>'s batch, no overlap with the output), then the driver.</summary>

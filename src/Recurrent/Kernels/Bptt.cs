@@ -30,6 +30,34 @@ internal sealed class BpttTape
 {
     public int SeqLen;
     public int Batch;
+
+    /// <summary>Rows active at each step (the batch, or a packed sequence's batch sizes) and where each step's rows begin.</summary>
+    public int[] StepRows = [], StepOffsets = [];
+
+    public int TotalRows => StepOffsets.Length == 0 ? 0 : StepOffsets[^1] + StepRows[^1];
+
+    /// <summary>The row of sequence b at step t.</summary>
+    public int Row(int t, int b) => StepOffsets[t] + b;
+
+    /// <summary>Whether sequence b starts at step t from its initial state: step 0 going forward; going backward, its own last step.</summary>
+    public bool StartsAt(int t, int b, int direction) => direction == 0 ? t == 0 : t + 1 >= SeqLen || b >= StepRows[t + 1];
+
+    /// <summary>The step whose row holds sequence b's h_n: its last step going forward, step 0 backward.</summary>
+    public int FinalStep(int b, int direction)
+    {
+        if (direction == 1)
+        {
+            return 0;
+        }
+
+        int t = SeqLen - 1;
+        while (StepRows[t] <= b)
+        {
+            t--;
+        }
+
+        return t;
+    }
     public float[][] LayerInputs = [];
 
     /// <summary>Per layer: the dropout scale of each element of that layer's input (0 or 1/(1-p)), or null.</summary>
@@ -49,13 +77,24 @@ internal static class Bptt
     /// <summary>Runs the stack, fills <paramref name="output"/> <c>(T, N, D·H_out)</c>, h_n, c_n and returns the tape.</summary>
     public static BpttTape Forward(
         in RecurrentSpec spec, LayerWeights[] weights, ReadOnlySpan<float> input, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> output, Span<float> hN, Span<float> cN, float dropout, Random? dropoutRandom)
+        Span<float> output, Span<float> hN, Span<float> cN, float dropout, Random? dropoutRandom, ReadOnlySpan<int> batchSizes = default)
     {
-        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize, rows = seqLen * batch;
+        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
+        int[] stepRows = new int[seqLen], stepOffsets = new int[seqLen];
+        int rows = 0;
+        for (int t = 0; t < seqLen; t++)
+        {
+            stepRows[t] = batchSizes.IsEmpty ? batch : batchSizes[t];
+            stepOffsets[t] = rows;
+            rows += stepRows[t];
+        }
+
         var tape = new BpttTape
         {
             SeqLen = seqLen,
             Batch = batch,
+            StepRows = stepRows,
+            StepOffsets = stepOffsets,
             LayerInputs = new float[spec.NumLayers][],
             Masks = new float[spec.NumLayers][],
             Directions = new DirectionTape[spec.NumLayers * d],
@@ -83,12 +122,15 @@ internal static class Bptt
                     C0 = spec.Kind != CellKind.Lstm ? [] : c0.IsEmpty ? new float[batch * hidden] : c0.Slice(index * batch * hidden, batch * hidden).ToArray(),
                 };
                 tape.Directions[index] = dir;
-                ForwardDirection(spec, weights[index], spec.LayerInputSize(layer), layerInput, seqLen, batch, direction, dir, layerOutput, d * hOut);
-                int last = direction == 0 ? seqLen - 1 : 0;
-                dir.Hidden.AsSpan(last * batch * hOut, batch * hOut).CopyTo(hN.Slice(index * batch * hOut, batch * hOut));
-                if (spec.Kind == CellKind.Lstm)
+                ForwardDirection(spec, weights[index], spec.LayerInputSize(layer), layerInput, tape, direction, dir, layerOutput, d * hOut);
+                for (int b = 0; b < batch; b++)
                 {
-                    dir.Cells.AsSpan(last * batch * hidden, batch * hidden).CopyTo(cN.Slice(index * batch * hidden, batch * hidden));
+                    int row = tape.Row(tape.FinalStep(b, direction), b);
+                    dir.Hidden.AsSpan(row * hOut, hOut).CopyTo(hN.Slice(((index * batch) + b) * hOut, hOut));
+                    if (spec.Kind == CellKind.Lstm)
+                    {
+                        dir.Cells.AsSpan(row * hidden, hidden).CopyTo(cN.Slice(((index * batch) + b) * hidden, hidden));
+                    }
                 }
             }
 
@@ -100,21 +142,21 @@ internal static class Bptt
     }
 
     private static void ForwardDirection(
-        in RecurrentSpec spec, LayerWeights w, int inputSize, float[] x, int seqLen, int batch, int direction, DirectionTape dir, float[] layerOutput, int outWidth)
+        in RecurrentSpec spec, LayerWeights w, int inputSize, float[] x, BpttTape tape, int direction, DirectionTape dir, float[] layerOutput, int outWidth)
     {
         CellKind kind = spec.Kind;
-        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize;
-        dir.Gates = new float[seqLen * batch * g];
-        dir.Hidden = new float[seqLen * batch * hOut];
+        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, seqLen = tape.SeqLen, rows = tape.TotalRows;
+        dir.Gates = new float[rows * g];
+        dir.Hidden = new float[rows * hOut];
         if (kind == CellKind.Lstm)
         {
-            dir.Cells = new float[seqLen * batch * hidden];
-            dir.HiddenFull = spec.ProjSize > 0 ? new float[seqLen * batch * hidden] : [];
+            dir.Cells = new float[rows * hidden];
+            dir.HiddenFull = spec.ProjSize > 0 ? new float[rows * hidden] : [];
         }
 
         if (kind == CellKind.Gru)
         {
-            dir.HiddenNew = new float[seqLen * batch * hidden];
+            dir.HiddenNew = new float[rows * hidden];
         }
 
         float[] xw = new float[g], hw = new float[g];
@@ -122,12 +164,12 @@ internal static class Bptt
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
             int prev = direction == 0 ? t - 1 : t + 1;
-            bool first = step == 0;
-            for (int b = 0; b < batch; b++)
+            for (int b = 0; b < tape.StepRows[t]; b++)
             {
-                int row = (t * batch) + b;
+                int row = tape.Row(t, b);
+                bool first = tape.StartsAt(t, b, direction);
                 ReadOnlySpan<float> xRow = x.AsSpan(row * inputSize, inputSize);
-                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(((prev * batch) + b) * hOut, hOut);
+                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
                 MatVec(w.WeightIH, g, inputSize, xRow, w.BiasIH, xw);
                 MatVec(w.WeightHH, g, hOut, hPrev, w.BiasHH, hw);
                 Span<float> gates = dir.Gates.AsSpan(row * g, g);
@@ -136,7 +178,7 @@ internal static class Bptt
                 {
                     case CellKind.Lstm:
                         {
-                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(((prev * batch) + b) * hidden, hidden);
+                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(tape.Row(prev, b) * hidden, hidden);
                             Span<float> c = dir.Cells.AsSpan(row * hidden, hidden);
                             Span<float> hf = spec.ProjSize > 0 ? dir.HiddenFull.AsSpan(row * hidden, hidden) : h;
                             for (int j = 0; j < hidden; j++)
@@ -199,7 +241,7 @@ internal static class Bptt
         LayerWeights[] grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
     {
         int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
-        int seqLen = tape.SeqLen, batch = tape.Batch, rows = seqLen * batch;
+        int batch = tape.Batch, rows = tape.TotalRows;
         float[] gradLayerOutput = gradOutput.ToArray();
         for (int layer = spec.NumLayers - 1; layer >= 0; layer--)
         {
@@ -215,8 +257,7 @@ internal static class Bptt
                     inputSize,
                     tape.LayerInputs[layer],
                     tape.Directions[index],
-                    seqLen,
-                    batch,
+                    tape,
                     direction,
                     gradLayerOutput,
                     d * hOut,
@@ -245,8 +286,7 @@ internal static class Bptt
         int inputSize,
         float[] x,
         DirectionTape dir,
-        int seqLen,
-        int batch,
+        BpttTape tape,
         int direction,
         float[] gradOutput,
         int outWidth,
@@ -257,7 +297,7 @@ internal static class Bptt
         Span<float> gradC0)
     {
         CellKind kind = spec.Kind;
-        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, rows = seqLen * batch;
+        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, rows = tape.TotalRows, seqLen = tape.SeqLen, batch = tape.Batch;
         bool project = spec.ProjSize > 0;
 
         // Gate gradients of every step: input side (W_ih, b_ih, dx) and hidden side (W_hh, b_hh, dh); they differ only for GRU's n.
@@ -279,14 +319,18 @@ internal static class Bptt
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
             int prev = direction == 0 ? t - 1 : t + 1;
-            bool first = step == 0;
-            dhNext.AsSpan().Clear();
-            for (int b = 0; b < batch; b++)
+            int active = tape.StepRows[t];
+            dhNext.AsSpan(0, active * hOut).Clear();
+
+            // Sequences not running at this step keep their gradient as it is (waiting for their last step, or final).
+            dh.AsSpan(active * hOut).CopyTo(dhNext.AsSpan(active * hOut));
+            for (int b = 0; b < active; b++)
             {
-                int row = (t * batch) + b;
+                int row = tape.Row(t, b);
+                bool first = tape.StartsAt(t, b, direction);
                 Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
                 TensorPrimitives.Add(dhRow, gradOutput.AsSpan((row * outWidth) + (direction * hOut), hOut), dhRow);
-                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(((prev * batch) + b) * hOut, hOut);
+                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
                 ReadOnlySpan<float> gates = dir.Gates.AsSpan(row * g, g);
                 Span<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
                 switch (kind)
@@ -294,7 +338,7 @@ internal static class Bptt
                     case CellKind.Lstm:
                         {
                             ReadOnlySpan<float> c = dir.Cells.AsSpan(row * hidden, hidden);
-                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(((prev * batch) + b) * hidden, hidden);
+                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(tape.Row(prev, b) * hidden, hidden);
                             Span<float> dcRow = dc.AsSpan(b * hidden, hidden);
                             if (project)
                             {
@@ -376,10 +420,10 @@ internal static class Bptt
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
             int prev = direction == 0 ? t - 1 : t + 1;
-            for (int b = 0; b < batch; b++)
+            for (int b = 0; b < tape.StepRows[t]; b++)
             {
-                int row = (t * batch) + b;
-                ReadOnlySpan<float> hPrev = step == 0 ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(((prev * batch) + b) * hOut, hOut);
+                int row = tape.Row(t, b);
+                ReadOnlySpan<float> hPrev = tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
                 ReadOnlySpan<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
                 Outer(dGi, x.AsSpan(row * inputSize, inputSize), grad.WeightIH);
                 Outer(dGh, hPrev, grad.WeightHH);

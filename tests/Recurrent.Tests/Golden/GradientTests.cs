@@ -69,6 +69,42 @@ public sealed class GradientTests(ITestOutputHelper log)
         frozen.Weight.Grad.Should().BeNull();
     }
 
+    /// <summary>A packed forward and backward; the packed input gradient, padded, must equal PyTorch's gradient of the padded input.</summary>
+    private static (double Worst, string Where) RunPacked(Fixture f, RnnBase m)
+    {
+        int[] lengths = f.Ints("inputs", "lengths")!;
+        PackedSequence packed = RnnUtils.PackPaddedSequence(f.Input("input"), lengths, enforceSorted: false);
+        Tensor<float>? h0 = f.OptionalInput("h0"), c0 = f.OptionalInput("c0");
+        Tensor<float>? gradHN = f.OptionalInput("grad_hn"), gradCN = f.OptionalInput("grad_cn");
+        PackedSequence gradOutput = new(f.Input("grad_output"), packed.BatchSizes, packed.SortedIndices);
+        (PackedSequence output, RnnGradients grads) = m switch
+        {
+            Lstm lstm => (lstm.Forward(packed, h0, c0).Output, lstm.Backward(gradOutput, gradHN, gradCN)),
+            Gru gru => (gru.Forward(packed, h0).Output, gru.Backward(gradOutput, gradHN)),
+            _ => (((Rnn)m).Forward(packed, h0).Output, ((Rnn)m).Backward(gradOutput, gradHN)),
+        };
+        TensorAssert.Close(f.Output("output_data"), output.Data, TensorAssert.PyTorchTolerance, f.Name + ": output");
+        Tensor<float> gradInput = RnnUtils.PadPackedSequence(new PackedSequence(grads.GradInput, packed.BatchSizes, packed.SortedIndices)).Padded;
+        (double Worst, string Where) worst = CompareRelative(f.Name, "grad_input", f.Output("grad_input"), gradInput);
+        if (h0 is not null)
+        {
+            worst = Worse(worst, CompareRelative(f.Name, "grad_h0", f.Output("grad_h0"), grads.GradH0));
+        }
+
+        if (c0 is not null)
+        {
+            worst = Worse(worst, CompareRelative(f.Name, "grad_c0", f.Output("grad_c0"), grads.GradC0));
+        }
+
+        var named = m.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        foreach ((string key, Tensor<float> expected) in f.State("param_grads"))
+        {
+            worst = Worse(worst, CompareRelative(f.Name, key + ".grad", expected, named[key].Grad));
+        }
+
+        return worst;
+    }
+
     private static (double Worst, string Where) RunCell(Fixture f)
     {
         int inputSize = f.Int("inputSize"), hiddenSize = f.Int("hiddenSize");
@@ -175,6 +211,11 @@ public sealed class GradientTests(ITestOutputHelper log)
         };
         m.LoadStateDict(f.State());
         m.Train();
+        if (f.Root.TryGetProperty("packed", out _))
+        {
+            return RunPacked(f, m);
+        }
+
         Tensor<float>? h0 = f.OptionalInput("h0"), c0 = f.OptionalInput("c0");
         Tensor<float> gradOutput = f.Input("grad_output");
         Tensor<float>? gradHN = f.OptionalInput("grad_hn"), gradCN = f.OptionalInput("grad_cn");
