@@ -159,19 +159,30 @@ internal static class Bptt
             dir.HiddenNew = new float[rows * hidden];
         }
 
-        float[] xw = new float[g], hw = new float[g];
+        // The input projection of every row at once, then per step the recurrent product of the active rows.
+        float[] xwAll = new float[rows * g];
+        DenseGemm.Multiply(x, rows, inputSize, PackedMatrix.FromTransposed(w.WeightIH, g, inputSize), xwAll, g, accumulate: false);
+        AddBias(xwAll, rows, w.BiasIH);
+        PackedMatrix whhT = PackedMatrix.FromTransposed(w.WeightHH, g, hOut);
+        float[] hp = new float[tape.Batch * hOut], hwAll = new float[tape.Batch * g];
         for (int step = 0; step < seqLen; step++)
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
             int prev = direction == 0 ? t - 1 : t + 1;
-            for (int b = 0; b < tape.StepRows[t]; b++)
+            int active = tape.StepRows[t];
+            for (int b = 0; b < active; b++)
+            {
+                (tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut)).CopyTo(hp.AsSpan(b * hOut, hOut));
+            }
+
+            DenseGemm.Multiply(hp, active, hOut, whhT, hwAll, g, accumulate: false);
+            AddBias(hwAll, active, w.BiasHH);
+            for (int b = 0; b < active; b++)
             {
                 int row = tape.Row(t, b);
                 bool first = tape.StartsAt(t, b, direction);
-                ReadOnlySpan<float> xRow = x.AsSpan(row * inputSize, inputSize);
-                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
-                MatVec(w.WeightIH, g, inputSize, xRow, w.BiasIH, xw);
-                MatVec(w.WeightHH, g, hOut, hPrev, w.BiasHH, hw);
+                ReadOnlySpan<float> hPrev = hp.AsSpan(b * hOut, hOut);
+                ReadOnlySpan<float> xw = xwAll.AsSpan(row * g, g), hw = hwAll.AsSpan(b * g, g);
                 Span<float> gates = dir.Gates.AsSpan(row * g, g);
                 Span<float> h = dir.Hidden.AsSpan(row * hOut, hOut);
                 switch (kind)
@@ -305,6 +316,7 @@ internal static class Bptt
         float[] gh = kind == CellKind.Gru ? new float[rows * g] : gi;
         float[] dh = new float[batch * hOut], dc = new float[batch * hidden], dhNext = new float[batch * hOut];
         float[] dhf = new float[hidden];
+        PackedMatrix whh = PackedMatrix.FromRows(w.WeightHH, g, hOut);
         if (!gradHN.IsEmpty)
         {
             gradHN.CopyTo(dh);
@@ -394,18 +406,10 @@ internal static class Bptt
                         break;
                 }
 
-                // dh_{t-1} = W_hhᵀ · (hidden-side gate gradients) (+ GRU's direct z·dh).
-                Span<float> next = dhNext.AsSpan(b * hOut, hOut);
-                for (int k = 0; k < g; k++)
-                {
-                    float v = dGh[k];
-                    if (v != 0f)
-                    {
-                        TensorPrimitives.MultiplyAdd(w.WeightHH.AsSpan(k * hOut, hOut), v, next, next);
-                    }
-                }
             }
 
+            // dh_{t-1} = (hidden-side gate gradients) · W_hh (+ GRU's direct z·dh) for the active rows, one product.
+            DenseGemm.Multiply(gh.AsSpan(tape.Row(t, 0) * g, active * g), active, g, whh, dhNext, hOut, accumulate: true);
             (dh, dhNext) = (dhNext, dh);
         }
 
@@ -415,33 +419,43 @@ internal static class Bptt
             dc.CopyTo(gradC0);
         }
 
-        // After the loop, the large products over all T·N rows: dW_ih += Giᵀ X, dW_hh += Ghᵀ H_prev, biases, dX += Gi W_ih.
+        // After the loop, the large products over all T·N rows: dX += Gi·W_ih, dW_ih += Giᵀ·X, dW_hh += Ghᵀ·H_prev, biases.
+        float[] hPrevAll = new float[rows * hOut];
         for (int step = 0; step < seqLen; step++)
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
             int prev = direction == 0 ? t - 1 : t + 1;
             for (int b = 0; b < tape.StepRows[t]; b++)
             {
-                int row = tape.Row(t, b);
-                ReadOnlySpan<float> hPrev = tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
-                ReadOnlySpan<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
-                Outer(dGi, x.AsSpan(row * inputSize, inputSize), grad.WeightIH);
-                Outer(dGh, hPrev, grad.WeightHH);
-                if (grad.BiasIH is not null)
-                {
-                    TensorPrimitives.Add(grad.BiasIH, dGi, grad.BiasIH);
-                    TensorPrimitives.Add(grad.BiasHH!, dGh, grad.BiasHH!);
-                }
-
-                Span<float> dx = gradInput.AsSpan(row * inputSize, inputSize);
-                for (int k = 0; k < g; k++)
-                {
-                    if (dGi[k] != 0f)
-                    {
-                        TensorPrimitives.MultiplyAdd(w.WeightIH.AsSpan(k * inputSize, inputSize), dGi[k], dx, dx);
-                    }
-                }
+                (tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut))
+                    .CopyTo(hPrevAll.AsSpan(tape.Row(t, b) * hOut, hOut));
             }
+        }
+
+        DenseGemm.Multiply(gi, rows, g, PackedMatrix.FromRows(w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
+        DenseGemm.Multiply(DenseGemm.Transpose(gi, rows, g), g, rows, PackedMatrix.FromRows(x, rows, inputSize), grad.WeightIH, inputSize, accumulate: true);
+        DenseGemm.Multiply(DenseGemm.Transpose(gh, rows, g), g, rows, PackedMatrix.FromRows(hPrevAll, rows, hOut), grad.WeightHH, hOut, accumulate: true);
+        if (grad.BiasIH is not null)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                TensorPrimitives.Add(grad.BiasIH, gi.AsSpan(r * g, g), grad.BiasIH);
+                TensorPrimitives.Add(grad.BiasHH!, gh.AsSpan(r * g, g), grad.BiasHH!);
+            }
+        }
+    }
+
+    private static void AddBias(float[] values, int rows, float[]? bias)
+    {
+        if (bias is null)
+        {
+            return;
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = values.AsSpan(r * bias.Length, bias.Length);
+            TensorPrimitives.Add(row, bias, row);
         }
     }
 
