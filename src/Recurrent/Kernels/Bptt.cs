@@ -192,16 +192,16 @@ internal static class Bptt
                             ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(tape.Row(prev, b) * hidden, hidden);
                             Span<float> c = dir.Cells.AsSpan(row * hidden, hidden);
                             Span<float> hf = spec.ProjSize > 0 ? dir.HiddenFull.AsSpan(row * hidden, hidden) : h;
-                            for (int j = 0; j < hidden; j++)
-                            {
-                                float i = Sigmoid(xw[j] + hw[j]);
-                                float f = Sigmoid(xw[hidden + j] + hw[hidden + j]);
-                                float gg = MathF.Tanh(xw[(2 * hidden) + j] + hw[(2 * hidden) + j]);
-                                float o = Sigmoid(xw[(3 * hidden) + j] + hw[(3 * hidden) + j]);
-                                (gates[j], gates[hidden + j], gates[(2 * hidden) + j], gates[(3 * hidden) + j]) = (i, f, gg, o);
-                                c[j] = (f * cPrev[j]) + (i * gg);
-                                hf[j] = o * MathF.Tanh(c[j]);
-                            }
+
+                            // Vector gate math: i, f = σ, g = tanh, o = σ; c = f·c_prev + i·g; h = o·tanh(c).
+                            TensorPrimitives.Add(xw, hw, gates);
+                            TensorPrimitives.Sigmoid(gates[..(2 * hidden)], gates[..(2 * hidden)]);
+                            TensorPrimitives.Tanh(gates.Slice(2 * hidden, hidden), gates.Slice(2 * hidden, hidden));
+                            TensorPrimitives.Sigmoid(gates.Slice(3 * hidden, hidden), gates.Slice(3 * hidden, hidden));
+                            TensorPrimitives.Multiply(gates.Slice(hidden, hidden), cPrev, c);
+                            TensorPrimitives.MultiplyAdd(gates[..hidden], gates.Slice(2 * hidden, hidden), c, c);
+                            TensorPrimitives.Tanh(c, hf);
+                            TensorPrimitives.Multiply(hf, gates.Slice(3 * hidden, hidden), hf);
 
                             if (spec.ProjSize > 0)
                             {
