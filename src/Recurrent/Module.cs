@@ -145,6 +145,20 @@ public abstract class Module
     {
     }
 
+    /// <summary>Whether any parameter takes gradients, i.e. whether a training forward must be recorded for Backward.</summary>
+    private protected bool AnyRequiresGrad()
+    {
+        foreach (Parameter p in Parameters())
+        {
+            if (p.RequiresGrad)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Tells the module its parameter values were changed in place (by an optimizer step).</summary>
     internal void ParametersChanged() => OnParametersChanged();
 

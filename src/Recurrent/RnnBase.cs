@@ -209,24 +209,17 @@ public abstract class RnnBase : Module
         float[] output = GC.AllocateUninitializedArray<float>(outShape.ElementCount);
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        Random? dropoutRandom = null;
-        _replay = null;
-        if (Training)
-        {
-            int? seed = Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
-            dropoutRandom = seed is int s ? new Random(s) : null;
-            if (RequiresGrad())
-            {
+        int? seed = TrainingDropoutSeed();
+        _replay = Training && AnyRequiresGrad()
+            ? new ForwardRecord(
                 // What Backward needs to replay this call: the input, the states and the dropout seed (BPTT recomputes the
                 // gates from them, so a training forward costs one copy of its input on top of the fast path).
-                _replay = new ForwardRecord(
-                    shape,
-                    TimeMajor.From(TensorData.Read(input), shape),
-                    h0 is null ? [] : TensorData.Read(h0).ToArray(),
-                    c0 is null ? [] : TensorData.Read(c0).ToArray(),
-                    seed);
-            }
-        }
+                shape,
+                TimeMajor.From(TensorData.Read(input), shape),
+                h0 is null ? [] : TensorData.Read(h0).ToArray(),
+                c0 is null ? [] : TensorData.Read(c0).ToArray(),
+                seed)
+            : null;
 
         CheckSpansAndRun(
             TensorData.Read(input),
@@ -237,25 +230,12 @@ public abstract class RnnBase : Module
             hN,
             cN,
             null,
-            dropoutRandom);
+            seed is int s ? new Random(s) : null);
 
         return (
             Tensor.Create(output, outShape.ToLengths()),
             Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
             lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
-    }
-
-    private bool RequiresGrad()
-    {
-        foreach (Parameter p in Parameters())
-        {
-            if (p.RequiresGrad)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>
@@ -284,15 +264,7 @@ public abstract class RnnBase : Module
         int hOut = _spec.OutputSize;
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
         int[]? batchSizes = record.BatchSizes, sorted = record.Sorted;
-        int rows = shape.SeqLen * shape.Batch;
-        if (batchSizes is not null)
-        {
-            rows = 0;
-            foreach (int n in batchSizes)
-            {
-                rows += n;
-            }
-        }
+        int rows = batchSizes is null ? shape.SeqLen * shape.Batch : PackedChecks.Rows(batchSizes);
 
         CheckGradient(gradOutput, batchSizes is null ? outShape.ToLengths() : [rows, _spec.NumDirections * hOut], nameof(gradOutput));
         if (gradHN is not null)
@@ -479,9 +451,9 @@ public abstract class RnnBase : Module
         float[] output = GC.AllocateUninitializedArray<float>(checked(rows * width));
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        int? seed = Training && Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
+        int? seed = TrainingDropoutSeed();
         _replay = null;
-        if (Training && RequiresGrad())
+        if (Training && AnyRequiresGrad())
         {
             int[] sorted = input.SortedIndices.ToArray();
             _replay = new ForwardRecord(
@@ -617,7 +589,10 @@ public abstract class RnnBase : Module
     }
 
     /// <summary>The dropout mask source of a training call, or null (evaluation mode, one layer, or p = 0).</summary>
-    private Random? TrainingDropout() => Training && Dropout > 0f && NumLayers > 1 ? new Random(NextDropoutSeed()) : null;
+    private Random? TrainingDropout() => TrainingDropoutSeed() is int seed ? new Random(seed) : null;
+
+    /// <summary>The seed of a training call's dropout masks (kept so Backward can replay them), or null when no dropout applies.</summary>
+    private int? TrainingDropoutSeed() => Training && Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
 
     private int NextDropoutSeed()
     {

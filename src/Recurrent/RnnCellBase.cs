@@ -134,7 +134,7 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
-        _record = Training && (WeightIH.RequiresGrad || WeightHH.RequiresGrad || BiasIH?.RequiresGrad == true || BiasHH?.RequiresGrad == true)
+        _record = Training && AnyRequiresGrad()
             ? new StepRecord(
                 unbatched,
                 batch,

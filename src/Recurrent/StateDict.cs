@@ -105,7 +105,7 @@ public static class StateDict
         }
 
         using FileStream stream = File.Create(path);
-        SafeTensors.Write(stream, stateDict);
+        Save(stream, stateDict);
     }
 
     /// <summary>Writes float32 tensors in the safetensors format to a stream.</summary>

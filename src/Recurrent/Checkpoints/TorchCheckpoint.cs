@@ -40,11 +40,10 @@ internal static class TorchCheckpoint
             {
                 return ReadZip(zip, source);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException)
+            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException && !e.Message.StartsWith(source, StringComparison.Ordinal))
             {
-                throw e is InvalidDataException && e.Message.StartsWith(source, StringComparison.Ordinal)
-                    ? e
-                    : new InvalidDataException($"{source}: the zip archive is damaged ({e.Message})", e);
+                // The zip reader's own failures (our checks already name the file and pass through untouched).
+                throw new InvalidDataException($"{source}: the zip archive is damaged ({e.Message})", e);
             }
         }
     }
