@@ -57,7 +57,7 @@ public static class RnnUtils
             for (int b = 0; b < batchSizes[t]; b++, row++)
             {
                 int caller = sorted is null ? b : sorted[b];
-                int at = batchFirst ? (caller * steps) + t : (t * batch) + caller;
+                int at = PaddedRow(batchFirst, steps, batch, t, caller);
                 source.Slice(at * features, features).CopyTo(data.AsSpan(row * features, features));
             }
         }
@@ -102,16 +102,13 @@ public static class RnnUtils
             for (int b = 0; b < batchSizes[t]; b++, row++)
             {
                 int caller = sorted.IsEmpty ? b : sorted[b];
-                int at = batchFirst ? (caller * steps) + t : (t * batch) + caller;
+                int at = PaddedRow(batchFirst, steps, batch, t, caller);
                 source.Slice(row * features, features).CopyTo(padded.AsSpan(at * features, features));
                 lengths[caller] = t + 1;
             }
         }
 
-        nint[] shape = new nint[2 + trailing.Length];
-        (shape[0], shape[1]) = batchFirst ? (batch, steps) : (steps, batch);
-        trailing.CopyTo(shape.AsSpan(2));
-        return new PaddedSequence(Tensor.Create(padded, shape), lengths);
+        return new PaddedSequence(Tensor.Create(padded, PaddedLengths(batchFirst, steps, batch, trailing)), lengths);
     }
 
     /// <summary>Stacks sequences of different lengths into one padded tensor, <c>pad_sequence</c>.</summary>
@@ -163,15 +160,12 @@ public static class RnnUtils
             int shift = paddingSide == PaddingSide.Left ? steps - length : 0;
             for (int t = 0; t < length; t++)
             {
-                int at = batchFirst ? (b * steps) + t + shift : ((t + shift) * batch) + b;
+                int at = PaddedRow(batchFirst, steps, batch, t + shift, b);
                 source.Slice(t * features, features).CopyTo(padded.AsSpan(at * features, features));
             }
         }
 
-        nint[] shape = new nint[2 + trailing.Length];
-        (shape[0], shape[1]) = batchFirst ? (batch, steps) : (steps, batch);
-        trailing.CopyTo(shape.AsSpan(2));
-        return Tensor.Create(padded, shape);
+        return Tensor.Create(padded, PaddedLengths(batchFirst, steps, batch, trailing));
     }
 
     /// <summary>Packs a list of sequences, <c>pack_sequence</c>: <see cref="PadSequence"/> then <see cref="PackPaddedSequence"/>.</summary>
@@ -243,7 +237,7 @@ public static class RnnUtils
             float[] data = GC.AllocateUninitializedArray<float>(length * features);
             for (int t = 0; t < length; t++)
             {
-                int at = batchFirst ? (b * steps) + t : (t * batch) + b;
+                int at = PaddedRow(batchFirst, steps, batch, t, b);
                 source.Slice(at * features, features).CopyTo(data.AsSpan(t * features, features));
             }
 
@@ -315,6 +309,18 @@ public static class RnnUtils
         }
 
         return s;
+    }
+
+    /// <summary>The row of (step t, sequence b) in a padded <c>(T, B, *)</c> or batch-first <c>(B, T, *)</c> tensor.</summary>
+    private static int PaddedRow(bool batchFirst, int steps, int batch, int t, int b) => batchFirst ? (b * steps) + t : (t * batch) + b;
+
+    /// <summary>The lengths of a padded tensor: <c>(T, B, *)</c> or <c>(B, T, *)</c>.</summary>
+    private static nint[] PaddedLengths(bool batchFirst, int steps, int batch, ReadOnlySpan<nint> trailing)
+    {
+        nint[] shape = new nint[2 + trailing.Length];
+        (shape[0], shape[1]) = batchFirst ? (batch, steps) : (steps, batch);
+        trailing.CopyTo(shape.AsSpan(2));
+        return shape;
     }
 
     private static int Features(ReadOnlySpan<nint> trailing)
