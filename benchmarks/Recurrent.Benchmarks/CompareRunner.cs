@@ -195,77 +195,62 @@ internal static class CompareRunner
             return Tensor.Create(v, Array.ConvertAll(shape, d => (nint)d));
         }
 
-        switch (c.Kind)
+        RnnBase? layer = c.Kind switch
         {
-            case "lstm":
+            "lstm" => new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0),
+            "gru" => new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0),
+            "rnn" => new Rnn(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0),
+            _ => null,
+        };
+        if (layer is not null)
+        {
+            Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
+            if (c.Train)
+            {
+                layer.Train();
+                Tensor<float> grad = Random(c.Seq, c.Batch, c.Hidden * (c.Bidirectional ? 2 : 1));
+                return () =>
                 {
-                    Lstm m = new Lstm(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
-                    Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
-                    if (c.Train)
-                    {
-                        m.Train();
-                        Tensor<float> grad = Random(c.Seq, c.Batch, c.Hidden * (c.Bidirectional ? 2 : 1));
-                        return () =>
-                        {
-                            m.Forward(x);
-                            m.Backward(grad);
-                        };
-                    }
+                    Forward(layer, x);
+                    Backward(layer, grad);
+                };
+            }
 
-                    if (c.Packed)
-                    {
-                        PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
-                        return () => m.Forward(packed);
-                    }
+            layer.Eval();
+            if (c.Packed)
+            {
+                PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
+                return () => Forward(layer, packed);
+            }
 
-                    return () => m.Forward(x);
-                }
-
-            case "gru":
-                {
-                    Gru m = new Gru(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
-                    Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
-                    if (c.Train)
-                    {
-                        m.Train();
-                        Tensor<float> grad = Random(c.Seq, c.Batch, c.Hidden * (c.Bidirectional ? 2 : 1));
-                        return () =>
-                        {
-                            m.Forward(x);
-                            m.Backward(grad);
-                        };
-                    }
-
-                    if (c.Packed)
-                    {
-                        PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
-                        return () => m.Forward(packed);
-                    }
-
-                    return () => m.Forward(x);
-                }
-
-            case "rnn":
-                {
-                    Rnn m = new Rnn(c.Input, c.Hidden, c.Layers, bidirectional: c.Bidirectional, seed: 0).Eval();
-                    Tensor<float> x = Random(c.Seq, c.Batch, c.Input);
-                    if (c.Packed)
-                    {
-                        PackedSequence packed = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
-                        return () => m.Forward(packed);
-                    }
-
-                    return () => m.Forward(x);
-                }
-
-            default:
-                {
-                    var m = new LstmCell(c.Input, c.Hidden, seed: 0);
-                    Tensor<float> x = Random(c.Batch, c.Input);
-                    Tensor<float> h = Random(c.Batch, c.Hidden);
-                    Tensor<float> cs = Random(c.Batch, c.Hidden);
-                    return () => m.Forward(x, h, cs);
-                }
+            return () => Forward(layer, x);
         }
+
+        // lstmcell: one step.
+        var cell = new LstmCell(c.Input, c.Hidden, seed: 0);
+        Tensor<float> input = Random(c.Batch, c.Input), hx = Random(c.Batch, c.Hidden), cx = Random(c.Batch, c.Hidden);
+        return () => cell.Forward(input, hx, cx);
     }
+
+    /// <summary>The tensor-API forward of whichever recurrent layer (each kind has its own output type).</summary>
+    private static object Forward(RnnBase layer, Tensor<float> x) => layer switch
+    {
+        Lstm lstm => lstm.Forward(x),
+        Gru gru => gru.Forward(x),
+        _ => ((Rnn)layer).Forward(x),
+    };
+
+    private static object Forward(RnnBase layer, PackedSequence x) => layer switch
+    {
+        Lstm lstm => lstm.Forward(x),
+        Gru gru => gru.Forward(x),
+        _ => ((Rnn)layer).Forward(x),
+    };
+
+    private static RnnGradients Backward(RnnBase layer, Tensor<float> gradOutput) => layer switch
+    {
+        Lstm lstm => lstm.Backward(gradOutput),
+        Gru gru => gru.Backward(gradOutput),
+        _ => ((Rnn)layer).Backward(gradOutput),
+    };
 }
