@@ -73,14 +73,7 @@ public sealed class RecurrentWorkspace
     internal ReadOnlySpan<float> SortStates(ReadOnlySpan<float> states, int numStates, int batch, int width, ReadOnlySpan<int> sortedIndices)
     {
         Grow(ref SortedH0, states.Length);
-        for (int s = 0; s < numStates; s++)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                states.Slice(((s * batch) + sortedIndices[b]) * width, width).CopyTo(SortedH0.AsSpan(((s * batch) + b) * width, width));
-            }
-        }
-
+        Internals.StateOrder.Permute(states, SortedH0, numStates, batch, width, sortedIndices, toSorted: true);
         return SortedH0.AsSpan(0, states.Length);
     }
 

@@ -352,24 +352,11 @@ public abstract class RnnBase : Module
     /// <summary>A training-mode call's input (time-major), states and dropout seed, from which Backward replays it.</summary>
     private sealed record ForwardRecord(SequenceShape Shape, float[] Input, float[] H0, float[] C0, int? DropoutSeed, int[]? BatchSizes = null, int[]? Sorted = null);
 
-    /// <summary>States <c>(S, N, width)</c> from the caller's batch order to sorted order (or back): row b of sorted order is caller row <c>sorted[b]</c>.</summary>
+    /// <summary>A reordered copy of states <c>(S, N, width)</c> (see <see cref="StateOrder.Permute"/>).</summary>
     private static float[] Permute(ReadOnlySpan<float> states, int numStates, int batch, int width, int[] sorted, bool toSorted)
     {
-        float[] result = states.ToArray();
-        if (sorted.Length == 0)
-        {
-            return result;
-        }
-
-        for (int s = 0; s < numStates; s++)
-        {
-            for (int b = 0; b < batch; b++)
-            {
-                int from = toSorted ? sorted[b] : b, to = toSorted ? b : sorted[b];
-                states.Slice(((s * batch) + from) * width, width).CopyTo(result.AsSpan(((s * batch) + to) * width, width));
-            }
-        }
-
+        float[] result = new float[states.Length];
+        StateOrder.Permute(states, result, numStates, batch, width, sorted, toSorted);
         return result;
     }
 

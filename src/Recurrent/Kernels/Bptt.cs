@@ -205,7 +205,7 @@ internal static class Bptt
 
                             if (spec.ProjSize > 0)
                             {
-                                MatVec(w.WeightHR!, hOut, hidden, hf, null, h);
+                                MatVec(w.WeightHR!, hOut, hidden, hf, h);
                             }
 
                             break;
@@ -459,12 +459,12 @@ internal static class Bptt
         }
     }
 
-    /// <summary><c>y = W·x + bias</c> for W <c>(rows, cols)</c> row-major.</summary>
-    private static void MatVec(float[] w, int rows, int cols, ReadOnlySpan<float> x, float[]? bias, Span<float> y)
+    /// <summary><c>y = W·x</c> for W <c>(rows, cols)</c> row-major.</summary>
+    private static void MatVec(float[] w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
     {
         for (int r = 0; r < rows; r++)
         {
-            y[r] = TensorPrimitives.Dot(w.AsSpan(r * cols, cols), x) + (bias is null ? 0f : bias[r]);
+            y[r] = TensorPrimitives.Dot(w.AsSpan(r * cols, cols), x);
         }
     }
 
