@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace Recurrent.Kernels;
 
@@ -345,67 +346,41 @@ internal static class Bptt
                 ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
                 ReadOnlySpan<float> gates = dir.Gates.AsSpan(row * g, g);
                 Span<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
+                ref float aux = ref dhf[0], prevState = ref dhf[0], dcOrDirect = ref dhf[0];
+                ReadOnlySpan<float> dhIn = dhRow;
                 switch (kind)
                 {
                     case CellKind.Lstm:
+                        if (project)
                         {
-                            ReadOnlySpan<float> c = dir.Cells.AsSpan(row * hidden, hidden);
-                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(tape.Row(prev, b) * hidden, hidden);
-                            Span<float> dcRow = dc.AsSpan(b * hidden, hidden);
-                            if (project)
-                            {
-                                // h = W_hr h_full: dW_hr += dh ⊗ h_full, dh_full = W_hrᵀ dh.
-                                Outer(dhRow, dir.HiddenFull.AsSpan(row * hidden, hidden), grad.WeightHR!);
-                                MatTVec(w.WeightHR!, hOut, hidden, dhRow, dhf);
-                            }
-                            else
-                            {
-                                dhRow.CopyTo(dhf);
-                            }
-
-                            for (int j = 0; j < hidden; j++)
-                            {
-                                float i = gates[j], f = gates[hidden + j], gg = gates[(2 * hidden) + j], o = gates[(3 * hidden) + j];
-                                float tc = MathF.Tanh(c[j]);
-                                float dcj = dcRow[j] + (dhf[j] * o * (1f - (tc * tc)));
-                                dGi[j] = dcj * gg * i * (1f - i);
-                                dGi[hidden + j] = dcj * cPrev[j] * f * (1f - f);
-                                dGi[(2 * hidden) + j] = dcj * i * (1f - (gg * gg));
-                                dGi[(3 * hidden) + j] = dhf[j] * tc * o * (1f - o);
-                                dcRow[j] = dcj * f;
-                            }
-
-                            break;
+                            // h = W_hr h_full: dW_hr += dh ⊗ h_full, dh_full = W_hrᵀ dh.
+                            Outer(dhRow, dir.HiddenFull.AsSpan(row * hidden, hidden), grad.WeightHR!);
+                            MatTVec(w.WeightHR!, hOut, hidden, dhRow, dhf);
+                            dhIn = dhf;
                         }
+
+                        aux = ref dir.Cells[row * hidden];
+                        prevState = ref first ? ref dir.C0[b * hidden] : ref dir.Cells[tape.Row(prev, b) * hidden];
+                        dcOrDirect = ref dc[b * hidden];
+                        break;
 
                     case CellKind.Gru:
-                        {
-                            ReadOnlySpan<float> hn = dir.HiddenNew.AsSpan(row * hidden, hidden);
-                            Span<float> direct = dhNext.AsSpan(b * hOut, hOut);
-                            for (int j = 0; j < hidden; j++)
-                            {
-                                float r = gates[j], z = gates[hidden + j], n = gates[(2 * hidden) + j];
-                                float dn = dhRow[j] * (1f - z) * (1f - (n * n));
-                                float dz = dhRow[j] * (hPrev[j] - n) * z * (1f - z);
-                                float dr = dn * hn[j] * r * (1f - r);
-                                (dGi[j], dGi[hidden + j], dGi[(2 * hidden) + j]) = (dr, dz, dn);
-                                (dGh[j], dGh[hidden + j], dGh[(2 * hidden) + j]) = (dr, dz, dn * r);
-                                direct[j] = dhRow[j] * z;
-                            }
-
-                            break;
-                        }
-
-                    default:
-                        for (int j = 0; j < hidden; j++)
-                        {
-                            float h = gates[j];
-                            dGi[j] = dhRow[j] * (kind == CellKind.RnnRelu ? (h > 0f ? 1f : 0f) : 1f - (h * h));
-                        }
-
+                        aux = ref dir.HiddenNew[row * hidden];
+                        prevState = ref MemoryMarshal.GetReference(hPrev);
+                        dcOrDirect = ref dhNext[b * hOut];
                         break;
                 }
 
+                GateGradients.Apply(
+                    kind,
+                    hidden,
+                    ref MemoryMarshal.GetReference(gates),
+                    ref MemoryMarshal.GetReference(dhIn),
+                    ref aux,
+                    ref prevState,
+                    ref dcOrDirect,
+                    ref MemoryMarshal.GetReference(dGi),
+                    ref MemoryMarshal.GetReference(dGh));
             }
 
             // dh_{t-1} = (hidden-side gate gradients) · W_hh (+ GRU's direct z·dh) for the active rows, one product.

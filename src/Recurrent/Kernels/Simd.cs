@@ -44,6 +44,9 @@ internal interface ISimd<TV>
 
     /// <summary><paramref name="value"/> where it is NaN, otherwise <paramref name="result"/> (NaN propagates as in IEEE arithmetic).</summary>
     public static abstract TV KeepNaN(TV value, TV result);
+
+    /// <summary><paramref name="where"/> where <paramref name="value"/> &gt; 0, otherwise 0 (NaN counts as not positive).</summary>
+    public static abstract TV WherePositive(TV value, TV where);
 }
 
 internal readonly struct Simd512 : ISimd<Vector512<float>>
@@ -96,6 +99,9 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> KeepNaN(Vector512<float> value, Vector512<float> result) =>
         Vector512.ConditionalSelect(Vector512.Equals(value, value), result, value);
+
+    public static Vector512<float> WherePositive(Vector512<float> value, Vector512<float> where) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(value, Vector512<float>.Zero), where, Vector512<float>.Zero);
 }
 
 internal readonly struct Simd256 : ISimd<Vector256<float>>
@@ -148,6 +154,9 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> KeepNaN(Vector256<float> value, Vector256<float> result) =>
         Vector256.ConditionalSelect(Vector256.Equals(value, value), result, value);
+
+    public static Vector256<float> WherePositive(Vector256<float> value, Vector256<float> where) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(value, Vector256<float>.Zero), where, Vector256<float>.Zero);
 }
 
 internal readonly struct Simd128 : ISimd<Vector128<float>>
@@ -200,4 +209,7 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> KeepNaN(Vector128<float> value, Vector128<float> result) =>
         Vector128.ConditionalSelect(Vector128.Equals(value, value), result, value);
+
+    public static Vector128<float> WherePositive(Vector128<float> value, Vector128<float> where) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(value, Vector128<float>.Zero), where, Vector128<float>.Zero);
 }

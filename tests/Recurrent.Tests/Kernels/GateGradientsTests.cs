@@ -1,0 +1,133 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FluentAssertions;
+using Recurrent.Kernels;
+using Recurrent.Tests.TestUtilities;
+using Xunit;
+
+namespace Recurrent.Tests.Kernels;
+
+/// <summary>
+/// The backward step's pointwise pass, every tier and every width up to three vectors past the widest, against the chain
+/// rule written out in double precision from the gates' values.
+/// </summary>
+public sealed class GateGradientsTests
+{
+    public static TheoryData<string, string> Cases() => FusedGatesTests.Cases();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Apply_MatchesTheChainRule(string tier, string cell)
+    {
+        CellKind kind = Enum.Parse<CellKind>(cell);
+        var random = new Random(((int)kind * 7) + tier.Length);
+        int gateCount = kind.GateCount();
+        for (int hidden = 1; hidden <= 52; hidden++)
+        {
+            // Activated gates in their ranges: σ gates in (0, 1), tanh gates and RNN h in (-1, 1), relu h ≥ 0 with zeros.
+            float[] gates = new float[gateCount * hidden];
+            for (int g = 0; g < gateCount; g++)
+            {
+                bool tanhGate = kind == CellKind.Lstm ? g == 2 : kind == CellKind.Gru ? g == 2 : kind == CellKind.RnnTanh;
+                for (int j = 0; j < hidden; j++)
+                {
+                    double u = random.NextDouble();
+                    gates[(g * hidden) + j] = kind == CellKind.RnnRelu ? (u < 0.3 ? 0f : (float)(u * 3)) : tanhGate ? (float)((2 * u) - 1) : (float)u;
+                }
+            }
+
+            float[] dh = Tiers.Fill(random, hidden, 2f);
+            float[] aux = Tiers.Fill(random, hidden, 3f);
+            float[] prev = Tiers.Fill(random, hidden, 3f);
+            float[] dc = Tiers.Fill(random, hidden, 1f);
+            float[] dcIn = (float[])dc.Clone();
+            float[] dGi = new float[gateCount * hidden], dGh = new float[gateCount * hidden];
+            Run(tier, kind, hidden, gates, dh, aux, prev, dc, dGi, dGh);
+
+            double[] wantGi = new double[gateCount * hidden], wantGh = new double[gateCount * hidden], wantDc = new double[hidden];
+            for (int j = 0; j < hidden; j++)
+            {
+                double G(int g) => gates[(g * hidden) + j];
+                double d = dh[j];
+                switch (kind)
+                {
+                    case CellKind.Lstm:
+                        {
+                            // h = o·tanh(c), c = f·c_prev + i·g.
+                            double tc = Math.Tanh(aux[j]);
+                            double dcTotal = dcIn[j] + (d * G(3) * (1 - (tc * tc)));
+                            wantGi[j] = dcTotal * G(2) * G(0) * (1 - G(0));
+                            wantGi[hidden + j] = dcTotal * prev[j] * G(1) * (1 - G(1));
+                            wantGi[(2 * hidden) + j] = dcTotal * G(0) * (1 - (G(2) * G(2)));
+                            wantGi[(3 * hidden) + j] = d * tc * G(3) * (1 - G(3));
+                            wantDc[j] = dcTotal * G(1);
+                            break;
+                        }
+
+                    case CellKind.Gru:
+                        {
+                            // h = (1 - z)·n + z·h_prev, n = tanh(x_n + r·hn).
+                            double dn = d * (1 - G(1)) * (1 - (G(2) * G(2)));
+                            wantGi[j] = wantGh[j] = dn * aux[j] * G(0) * (1 - G(0));
+                            wantGi[hidden + j] = wantGh[hidden + j] = d * (prev[j] - G(2)) * G(1) * (1 - G(1));
+                            wantGi[(2 * hidden) + j] = dn;
+                            wantGh[(2 * hidden) + j] = dn * G(0);
+                            wantDc[j] = d * G(1);
+                            break;
+                        }
+
+                    case CellKind.RnnTanh:
+                        wantGi[j] = d * (1 - (G(0) * G(0)));
+                        break;
+
+                    default:
+                        wantGi[j] = G(0) > 0 ? d : 0;
+                        break;
+                }
+            }
+
+            string what = $"{tier} {kind} H={hidden}";
+            TensorAssert.Close(Array.ConvertAll(wantGi, v => (float)v), dGi, 2e-6f, what + " input-side gate gradients");
+            if (kind == CellKind.Gru)
+            {
+                TensorAssert.Close(Array.ConvertAll(wantGh, v => (float)v), dGh, 2e-6f, what + " hidden-side gate gradients");
+            }
+
+            if (kind is CellKind.Lstm or CellKind.Gru)
+            {
+                TensorAssert.Close(Array.ConvertAll(wantDc, v => (float)v), dc, 2e-6f, what + (kind == CellKind.Lstm ? " dc_prev" : " dh·z"));
+            }
+            else
+            {
+                dc.Should().Equal(dcIn, what + ": an RNN has no cell state to touch");
+            }
+        }
+    }
+
+    private static void Run(string tier, CellKind kind, int hidden, float[] gates, float[] dh, float[] aux, float[] prev, float[] dc, float[] dGi, float[] dGh)
+    {
+        ref float g = ref MemoryMarshal.GetArrayDataReference(gates);
+        ref float d = ref MemoryMarshal.GetArrayDataReference(dh);
+        ref float a = ref MemoryMarshal.GetArrayDataReference(aux);
+        ref float p = ref MemoryMarshal.GetArrayDataReference(prev);
+        ref float c = ref MemoryMarshal.GetArrayDataReference(dc);
+        ref float gi = ref MemoryMarshal.GetArrayDataReference(dGi);
+        ref float gh = ref MemoryMarshal.GetArrayDataReference(dGh);
+        switch (tier)
+        {
+            case "scalar":
+                GateGradients.ApplyScalar(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh, 0);
+                break;
+            case "128":
+                GateGradients.Apply<Simd128, Vector128<float>>(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                break;
+            case "256":
+                GateGradients.Apply<Simd256, Vector256<float>>(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                break;
+            default:
+                GateGradients.Apply<Simd512, Vector512<float>>(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                break;
+        }
+    }
+}
