@@ -21,7 +21,10 @@ public abstract class RnnBase : Module
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
     private readonly Parameter?[][] _parameterSets;
-    private ForwardRecord? _replay;
+    private ForwardRecord? _record;
+
+    /// <summary>The memory of this module's training calls, reused from one step to the next.</summary>
+    private readonly TrainingScratch _scratch = new();
 
     private protected RnnBase(
         CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, float dropout, bool bidirectional, int projSize, int? seed)
@@ -210,27 +213,35 @@ public abstract class RnnBase : Module
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         int? seed = TrainingDropoutSeed();
-        _replay = Training && AnyRequiresGrad()
-            ? new ForwardRecord(
-                // What Backward needs to replay this call: the input, the states and the dropout seed (BPTT recomputes the
-                // gates from them, so a training forward costs one copy of its input on top of the fast path).
-                shape,
-                TimeMajor.From(TensorData.Read(input), shape),
-                h0 is null ? [] : TensorData.Read(h0).ToArray(),
-                c0 is null ? [] : TensorData.Read(c0).ToArray(),
-                seed)
-            : null;
+        _record = null;
+        if (Training && AnyRequiresGrad())
+        {
+            // A training call runs the same driver on a time-major copy of its input and records what Backward needs.
+            float[] inputRows = TimeMajor.From(TensorData.Read(input), shape);
+            bool timeMajor = shape.Unbatched || !shape.BatchFirst;
+            float[] outputRows = timeMajor ? output : GC.AllocateUninitializedArray<float>(output.Length);
+            BpttTape tape = RecordedRun(
+                inputRows, shape.SeqLen, shape.Batch, h0 is null ? default : TensorData.Read(h0), c0 is null ? default : TensorData.Read(c0), outputRows, hN, cN, seed, default, default);
+            if (!timeMajor)
+            {
+                TimeMajor.To(outputRows, outShape, output);
+            }
 
-        CheckSpansAndRun(
-            TensorData.Read(input),
-            shape,
-            h0 is null ? default : TensorData.Read(h0),
-            c0 is null ? default : TensorData.Read(c0),
-            output,
-            hN,
-            cN,
-            null,
-            seed is int s ? new Random(s) : null);
+            _record = new ForwardRecord(shape, tape);
+        }
+        else
+        {
+            CheckSpansAndRun(
+                TensorData.Read(input),
+                shape,
+                h0 is null ? default : TensorData.Read(h0),
+                c0 is null ? default : TensorData.Read(c0),
+                output,
+                hN,
+                cN,
+                null,
+                seed is int s ? new Random(s) : null);
+        }
 
         return (
             Tensor.Create(output, outShape.ToLengths()),
@@ -255,7 +266,7 @@ public abstract class RnnBase : Module
             ThrowHelper.Null(nameof(gradOutput));
         }
 
-        ForwardRecord record = _replay
+        ForwardRecord record = _record
             ?? throw new InvalidOperationException(
                 $"{TorchName}.Backward needs a Forward run in training mode first (call Train(), then Forward with the tensor API); each Forward is backpropagated once.");
         bool lstm = _spec.Kind == CellKind.Lstm;
@@ -277,36 +288,24 @@ public abstract class RnnBase : Module
             CheckGradient(gradCN, shape.StateLengths(numStates, HiddenSize), nameof(gradCN));
         }
 
+        // Each parameter's gradient of this call, in the module's scratch, then added to its Grad.
+        BpttTape tape = record.Tape;
+        TrainingScratch scratch = tape.Scratch;
         var grads = new LayerWeights[_weights.Length];
         for (int i = 0; i < grads.Length; i++)
         {
             LayerWeights w = _weights[i];
             grads[i] = new LayerWeights(
-                new float[w.WeightIH.Length],
-                new float[w.WeightHH.Length],
-                w.BiasIH is null ? null : new float[w.BiasIH.Length],
-                w.BiasHH is null ? null : new float[w.BiasHH.Length],
-                w.WeightHR is null ? null : new float[w.WeightHR.Length]);
+                scratch.Get("grad.wih", i, w.WeightIH.Length, clear: true),
+                scratch.Get("grad.whh", i, w.WeightHH.Length, clear: true),
+                w.BiasIH is null ? null : scratch.Get("grad.bih", i, w.BiasIH.Length, clear: true),
+                w.BiasHH is null ? null : scratch.Get("grad.bhh", i, w.BiasHH.Length, clear: true),
+                w.WeightHR is null ? null : scratch.Get("grad.whr", i, w.WeightHR.Length, clear: true));
         }
 
         float[] gradInput = new float[rows * InputSize];
         var gradH0 = new float[numStates * shape.Batch * hOut];
         float[] gradC0 = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        BpttTape tape = Bptt.Forward(
-            _spec,
-            _weights,
-            record.Input,
-            shape.SeqLen,
-            shape.Batch,
-            record.H0,
-            record.C0,
-            new float[rows * _spec.NumDirections * hOut],
-            new float[gradH0.Length],
-            new float[gradC0.Length],
-            Dropout,
-            record.DropoutSeed is int seed ? new Random(seed) : null,
-            batchSizes);
-
         // Packed: states and their gradients are in the caller's batch order outside, sorted order inside.
         int[] order = sorted ?? [];
         Bptt.Backward(
@@ -322,7 +321,7 @@ public abstract class RnnBase : Module
             gradC0);
         gradH0 = Permute(gradH0, numStates, shape.Batch, hOut, order, toSorted: false);
         gradC0 = lstm ? Permute(gradC0, numStates, shape.Batch, HiddenSize, order, toSorted: false) : gradC0;
-        _replay = null;
+        _record = null;
         for (int i = 0; i < grads.Length; i++)
         {
             Parameter?[] set = _parameterSets[i];
@@ -349,8 +348,36 @@ public abstract class RnnBase : Module
             lstm ? Tensor.Create(gradC0, shape.StateLengths(numStates, HiddenSize)) : null);
     }
 
-    /// <summary>A training-mode call's input (time-major), states and dropout seed, from which Backward replays it.</summary>
-    private sealed record ForwardRecord(SequenceShape Shape, float[] Input, float[] H0, float[] C0, int? DropoutSeed, int[]? BatchSizes = null, int[]? Sorted = null);
+    /// <summary>A training-mode call's shape and record (packed input: its batch sizes and sorted order too).</summary>
+    private sealed record ForwardRecord(SequenceShape Shape, BpttTape Tape, int[]? BatchSizes = null, int[]? Sorted = null);
+
+    /// <summary>A training call: the driver on time-major rows, recording every layer into a tape.</summary>
+    private BpttTape RecordedRun(
+        float[] inputRows, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, int? seed, ReadOnlySpan<int> batchSizes, ReadOnlySpan<int> sortedIndices)
+    {
+        var tape = BpttTape.For(inputRows, _scratch);
+        RecurrentWorkspace ws = _workspaces.Rent();
+        LayerDriver.Forward(
+            _spec,
+            _packed,
+            inputRows,
+            seqLen,
+            batch,
+            true,
+            h0,
+            c0,
+            output,
+            hN,
+            _spec.Kind == CellKind.Lstm ? cN : default,
+            Dropout,
+            seed is int s ? new Random(s) : null,
+            ws,
+            batchSizes,
+            sortedIndices,
+            tape);
+        _workspaces.Return(ws);
+        return tape;
+    }
 
     /// <summary>A reordered copy of states <c>(S, N, width)</c> (see <see cref="StateOrder.Permute"/>).</summary>
     private static float[] Permute(ReadOnlySpan<float> states, int numStates, int batch, int width, int[] sorted, bool toSorted)
@@ -390,7 +417,7 @@ public abstract class RnnBase : Module
     private protected void ForwardCore(
         ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace)
     {
-        _replay = null; // the span overloads record nothing to backpropagate
+        _record = null; // the span overloads record nothing to backpropagate
         CheckSpansAndRun(input, shape, h0, c0, output, hN, cN, workspace, TrainingDropout());
     }
 
@@ -439,31 +466,39 @@ public abstract class RnnBase : Module
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         int? seed = TrainingDropoutSeed();
-        _replay = null;
+        _record = null;
         if (Training && AnyRequiresGrad())
         {
-            int[] sorted = input.SortedIndices.ToArray();
-            _replay = new ForwardRecord(
-                shape,
+            // Packed rows are already time-major; the driver checks nothing here that ForwardCore has not.
+            int[] batchSizes = input.BatchSizes.ToArray(), sorted = input.SortedIndices.ToArray();
+            BpttTape tape = RecordedRun(
                 TensorData.Read(input.Data).ToArray(),
-                h0 is null ? [] : Permute(TensorData.Read(h0), numStates, shape.Batch, hOut, sorted, toSorted: true),
-                c0 is null ? [] : Permute(TensorData.Read(c0), numStates, shape.Batch, HiddenSize, sorted, toSorted: true),
+                batchSizes.Length,
+                shape.Batch,
+                h0 is null ? default : TensorData.Read(h0),
+                c0 is null ? default : TensorData.Read(c0),
+                output,
+                hN,
+                cN,
                 seed,
-                input.BatchSizes.ToArray(),
+                batchSizes,
                 sorted);
+            _record = new ForwardRecord(shape, tape, batchSizes, sorted);
         }
-
-        PackedSpansAndRun(
-            TensorData.Read(input.Data),
-            input.BatchSizes,
-            input.SortedIndices,
-            h0 is null ? default : TensorData.Read(h0),
-            c0 is null ? default : TensorData.Read(c0),
-            output,
-            hN,
-            cN,
-            null,
-            seed is int s ? new Random(s) : null);
+        else
+        {
+            PackedSpansAndRun(
+                TensorData.Read(input.Data),
+                input.BatchSizes,
+                input.SortedIndices,
+                h0 is null ? default : TensorData.Read(h0),
+                c0 is null ? default : TensorData.Read(c0),
+                output,
+                hN,
+                cN,
+                null,
+                seed is int s ? new Random(s) : null);
+        }
 
         return (
             input.WithData(Tensor.Create(output, [rows, width])),
@@ -483,7 +518,7 @@ public abstract class RnnBase : Module
         Span<float> cN,
         RecurrentWorkspace? workspace)
     {
-        _replay = null; // the span overloads record nothing to backpropagate
+        _record = null; // the span overloads record nothing to backpropagate
         PackedSpansAndRun(input, batchSizes, sortedIndices, h0, c0, output, hN, cN, workspace, TrainingDropout());
     }
 

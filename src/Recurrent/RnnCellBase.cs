@@ -16,6 +16,9 @@ public abstract class RnnCellBase : Module
     private readonly RecurrentSpec _spec;
     private readonly LayerWeights[] _weights;
     private StepRecord? _record;
+
+    /// <summary>The memory of this cell's training steps, reused from one step to the next.</summary>
+    private readonly TrainingScratch _scratch = new();
     private readonly Random _random;
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
@@ -134,22 +137,19 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
-        _record = Training && AnyRequiresGrad()
-            ? new StepRecord(
-                unbatched,
-                batch,
-                TensorData.Read(input).ToArray(),
-                h is null ? [] : TensorData.Read(h).ToArray(),
-                c is null ? [] : TensorData.Read(c).ToArray())
-            : null;
+        // A training step records what Backward needs (its input, states and activated gates) as it runs.
+        float[]? inputCopy = Training && AnyRequiresGrad() ? TensorData.Read(input).ToArray() : null;
+        BpttTape? tape = inputCopy is null ? null : BpttTape.For(inputCopy, _scratch);
+        _record = tape is null ? null : new StepRecord(unbatched, batch, tape);
         CellStep(
-            TensorData.Read(input),
+            inputCopy ?? TensorData.Read(input),
             batch,
             h is null ? default : TensorData.Read(h),
             c is null ? default : TensorData.Read(c),
             hNew,
             cNew,
-            null);
+            null,
+            tape);
 
         nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
         return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);
@@ -184,11 +184,14 @@ public abstract class RnnCellBase : Module
             ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"gradH (and gradC) must hold {n} floats, the forward's h' shape"), nameof(gradH));
         }
 
-        BpttTape tape = Bptt.Forward(_spec, _weights, record.Input, 1, record.Batch, record.H, record.C, new float[n], new float[n], new float[lstm ? n : 0], 0f, null);
         var grads = new LayerWeights(
-            new float[WeightIH.Length], new float[WeightHH.Length], BiasIH is null ? null : new float[BiasIH.Length], BiasHH is null ? null : new float[BiasHH.Length], null);
-        float[] gradInput = new float[record.Input.Length], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
-        Bptt.Backward(_spec, _weights, tape, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
+            _scratch.Get("grad.wih", 0, WeightIH.Length, clear: true),
+            _scratch.Get("grad.whh", 0, WeightHH.Length, clear: true),
+            BiasIH is null ? null : _scratch.Get("grad.bih", 0, BiasIH.Length, clear: true),
+            BiasHH is null ? null : _scratch.Get("grad.bhh", 0, BiasHH.Length, clear: true),
+            null);
+        float[] gradInput = new float[record.Batch * InputSize], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
+        Bptt.Backward(_spec, _weights, record.Tape, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
         _record = null;
         WeightIH.AccumulateGrad(grads.WeightIH);
         WeightHH.AccumulateGrad(grads.WeightHH);
@@ -200,10 +203,10 @@ public abstract class RnnCellBase : Module
             Tensor.Create(gradInput, inputLengths), Tensor.Create(gradHPrev, stateLengths), lstm ? Tensor.Create(gradCPrev, stateLengths) : null);
     }
 
-    /// <summary>A training-mode step's input and states, from which Backward replays it.</summary>
-    private sealed record StepRecord(bool Unbatched, int Batch, float[] Input, float[] H, float[] C);
+    /// <summary>A training-mode step's shape and record.</summary>
+    private sealed record StepRecord(bool Unbatched, int Batch, BpttTape Tape);
 
-    private void CellStep(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
+    private void CellStep(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace, BpttTape? tape = null)
     {
         bool lstm = _spec.Kind == CellKind.Lstm;
         if (batch < 0)
@@ -237,7 +240,7 @@ public abstract class RnnCellBase : Module
             h = ws.CopyState(h);
         }
 
-        LayerDriver.Forward(_spec, _packed, input, 1, batch, true, h, lstm ? c : default, hNew, hNew, lstm ? cNew : default, 0f, null, ws);
+        LayerDriver.Forward(_spec, _packed, input, 1, batch, true, h, lstm ? c : default, hNew, hNew, lstm ? cNew : default, 0f, null, ws, tape: tape);
         if (workspace is null)
         {
             _workspaces.Return(ws);

@@ -1,32 +1,76 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Recurrent.Kernels;
 
-/// <summary>What one (layer, direction) of a training forward keeps for its backward pass, indexed by time step t.</summary>
+/// <summary>What one (layer, direction) of a training forward keeps for its backward pass, indexed by time-major row.</summary>
 internal sealed class DirectionTape
 {
-    /// <summary><c>(T, N, gates·H)</c> after the activations: LSTM i, f, g, o; GRU r, z, n; RNN h.</summary>
+    /// <summary>
+    /// The layer driver's gate buffer <c>(rows, packed gates)</c>: the input projection, activated in place by the gate pass
+    /// (<see cref="FusedGates"/> with record), in <see cref="PackedLayer"/>'s column order; <see cref="BpttTape.Unpack"/>
+    /// turns it into <see cref="Gates"/>.
+    /// </summary>
+    public float[] PackedGates = [];
+
+    /// <summary><c>(rows, gates·H)</c> after the activations, PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n; RNN h.</summary>
     public float[] Gates = [];
 
-    /// <summary>LSTM: c_t, <c>(T, N, H)</c>.</summary>
+    /// <summary>LSTM: c_t, <c>(rows, H)</c>.</summary>
     public float[] Cells = [];
 
-    /// <summary>LSTM with proj_size: the unprojected h_t, <c>(T, N, H)</c>.</summary>
+    /// <summary>LSTM with proj_size: the unprojected h_t, <c>(rows, H)</c>.</summary>
     public float[] HiddenFull = [];
 
-    /// <summary>GRU: <c>W_hn h_{t-1} + b_hn</c>, <c>(T, N, H)</c>.</summary>
+    /// <summary>GRU: <c>W_hn h_{t-1} + b_hn</c>, <c>(rows, H)</c>.</summary>
     public float[] HiddenNew = [];
 
-    /// <summary>h_t, <c>(T, N, H_out)</c>.</summary>
+    /// <summary>h_t: row r at <c>r·HiddenStride + HiddenOffset</c> (the layer's output, this direction's half).</summary>
     public float[] Hidden = [];
 
-    /// <summary>h0 and c0 of this layer and direction, <c>(N, H_out)</c> and <c>(N, H)</c>.</summary>
+    public int HiddenStride;
+
+    public int HiddenOffset;
+
+    /// <summary>h0 and c0 of this layer and direction, <c>(N, H_out)</c> and <c>(N, H)</c>, rows in the tape's (sorted) order.</summary>
     public float[] H0 = [], C0 = [];
+
+    public int HiddenSize;
+
+    public ReadOnlySpan<float> HiddenRow(int row, int width) => Hidden.AsSpan((row * HiddenStride) + HiddenOffset, width);
+
+    /// <summary>
+    /// Called by the layer driver after the gate pass of one tile (rows <paramref name="row"/>.., units
+    /// <paramref name="unit0"/>..): keeps what the running buffers will overwrite at the next step: c_t, a GRU's
+    /// <c>W_hn h + b_hn</c> (left in the tile's n block) and the unprojected h_t.
+    /// </summary>
+    public void Keep(int row, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull)
+    {
+        int h = HiddenSize;
+        for (int r = 0; r < rows; r++)
+        {
+            int at = ((row + r) * h) + unit0;
+            if (Cells.Length > 0)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, (r * ldCell) + unit0), valid).CopyTo(Cells.AsSpan(at, valid));
+            }
+
+            if (HiddenNew.Length > 0)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref tile, (r * tileStride) + (2 * unit)), valid).CopyTo(HiddenNew.AsSpan(at, valid));
+            }
+
+            if (HiddenFull.Length > 0)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hiddenFull, (r * ldFull) + unit0), valid).CopyTo(HiddenFull.AsSpan(at, valid));
+            }
+        }
+    }
 }
 
-/// <summary>A training forward's record: every layer's input (after dropout), the dropout masks and each direction's tape.</summary>
+/// <summary>A training forward's record: every layer's input (after dropout) and output, the dropout masks and each direction's tape.</summary>
 internal sealed class BpttTape
 {
     public int SeqLen;
@@ -59,11 +103,136 @@ internal sealed class BpttTape
 
         return t;
     }
+
+    /// <summary>Per layer: its input, time-major (layer 0: the caller's input; then the previous output after dropout).</summary>
     public float[][] LayerInputs = [];
+
+    /// <summary>Per layer: its output <c>(rows, D·H_out)</c> before dropout.</summary>
+    public float[][] LayerOutputs = [];
 
     /// <summary>Per layer: the dropout scale of each element of that layer's input (0 or 1/(1-p)), or null.</summary>
     public float[]?[] Masks = [];
     public DirectionTape[] Directions = [];
+
+    private PackedLayer[] _packed = [];
+    private TrainingScratch _scratch = new();
+    private bool _unpacked;
+
+    /// <summary>
+    /// A tape whose first layer reads <paramref name="input"/> (time-major rows, kept as they are: the caller's own copy) and
+    /// whose arrays come from <paramref name="scratch"/> (a module's, reused by its next training call).
+    /// </summary>
+    public static BpttTape For(float[] input, TrainingScratch scratch) => new() { LayerInputs = [input], _scratch = scratch };
+
+    /// <summary>The module's scratch, for the backward pass that consumes this tape.</summary>
+    public TrainingScratch Scratch => _scratch;
+
+    /// <summary>Sizes the record for one driver call (called by <see cref="LayerDriver.Forward"/>; h0 already in sorted order).</summary>
+    public void Begin(in RecurrentSpec spec, PackedLayer[] layers, int seqLen, int batch, int rows, RecurrentWorkspace ws, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> sortedIndices)
+    {
+        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
+        SeqLen = seqLen;
+        Batch = batch;
+        StepRows = ws.StepRows.AsSpan(0, seqLen).ToArray();
+        StepOffsets = ws.StepOffsets.AsSpan(0, seqLen).ToArray();
+        _packed = layers;
+        float[] input = LayerInputs[0];
+        LayerInputs = new float[spec.NumLayers][];
+        LayerInputs[0] = input;
+        LayerOutputs = new float[spec.NumLayers][];
+        Masks = new float[spec.NumLayers][];
+        Directions = new DirectionTape[spec.NumLayers * d];
+        for (int layer = 0; layer < spec.NumLayers; layer++)
+        {
+            LayerOutputs[layer] = _scratch.Get("tape.output", layer, rows * d * hOut, clear: false);
+            for (int direction = 0; direction < d; direction++)
+            {
+                int index = (layer * d) + direction;
+                var dir = new DirectionTape
+                {
+                    HiddenSize = hidden,
+                    PackedGates = _scratch.Get("tape.packedGates", index, rows * layers[index].PackedGateSize, clear: false),
+                    Hidden = LayerOutputs[layer],
+                    HiddenStride = d * hOut,
+                    HiddenOffset = direction * hOut,
+                    Cells = spec.Kind == CellKind.Lstm ? _scratch.Get("tape.cells", index, rows * hidden, clear: false) : [],
+                    HiddenNew = spec.Kind == CellKind.Gru ? _scratch.Get("tape.hiddenNew", index, rows * hidden, clear: false) : [],
+                    HiddenFull = spec.ProjSize > 0 ? _scratch.Get("tape.hiddenFull", index, rows * hidden, clear: false) : [],
+                    H0 = _scratch.Get("tape.h0", index, batch * hOut, clear: h0.IsEmpty),
+                    C0 = spec.Kind != CellKind.Lstm ? [] : _scratch.Get("tape.c0", index, batch * hidden, clear: c0.IsEmpty),
+                };
+                if (!h0.IsEmpty)
+                {
+                    h0.Slice(index * batch * hOut, batch * hOut).CopyTo(dir.H0);
+                }
+
+                if (!c0.IsEmpty && spec.Kind == CellKind.Lstm)
+                {
+                    for (int b = 0; b < batch; b++)
+                    {
+                        int from = sortedIndices.IsEmpty ? b : sortedIndices[b];
+                        c0.Slice(((index * batch) + from) * hidden, hidden).CopyTo(dir.C0.AsSpan(b * hidden, hidden));
+                    }
+                }
+
+                Directions[index] = dir;
+            }
+        }
+    }
+
+    /// <summary>The input of layer <paramref name="layer"/>: the previous layer's output, through a recorded dropout mask when one applies.</summary>
+    public void Dropout(int layer, float p, Random? random)
+    {
+        float[] previous = LayerOutputs[layer - 1];
+        if (random is null || p <= 0f)
+        {
+            LayerInputs[layer] = previous;
+            return;
+        }
+
+        float[] mask = _scratch.Get("tape.mask", layer, previous.Length, clear: false);
+        mask.AsSpan().Fill(1f);
+        Kernels.Dropout.Apply(mask, p, random);
+        float[] dropped = _scratch.Get("tape.dropped", layer, previous.Length, clear: false);
+        TensorPrimitives.Multiply(previous, mask, dropped);
+        Masks[layer] = mask;
+        LayerInputs[layer] = dropped;
+    }
+
+    /// <summary>Puts every direction's recorded gates into PyTorch's column order (<see cref="DirectionTape.Gates"/>).</summary>
+    public void Unpack()
+    {
+        if (_unpacked)
+        {
+            return;
+        }
+
+        _unpacked = true;
+        int rows = TotalRows;
+        for (int index = 0; index < Directions.Length; index++)
+        {
+            DirectionTape dir = Directions[index];
+
+            PackedLayer w = _packed[index];
+            int h = w.Hidden, g = w.Gates, u = w.Unit, gp = w.PackedGateSize;
+            float[] plain = _scratch.Get("tape.gates", index, rows * g * h, clear: false);
+            for (int r = 0; r < rows; r++)
+            {
+                ReadOnlySpan<float> packedRow = dir.PackedGates.AsSpan(r * gp, gp);
+                Span<float> plainRow = plain.AsSpan(r * g * h, g * h);
+                for (int p = 0; p < w.Panels; p++)
+                {
+                    int valid = Math.Min(u, h - (p * u));
+                    for (int gate = 0; gate < g; gate++)
+                    {
+                        packedRow.Slice((p * w.PanelWidth) + (gate * u), valid).CopyTo(plainRow.Slice((gate * h) + (p * u), valid));
+                    }
+                }
+            }
+
+            dir.Gates = plain;
+        }
+    }
 }
 
 /// <summary>
@@ -75,174 +244,6 @@ internal sealed class BpttTape
 /// </summary>
 internal static class Bptt
 {
-    /// <summary>Runs the stack, fills <paramref name="output"/> <c>(T, N, D·H_out)</c>, h_n, c_n and returns the tape.</summary>
-    public static BpttTape Forward(
-        in RecurrentSpec spec, LayerWeights[] weights, ReadOnlySpan<float> input, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0,
-        Span<float> output, Span<float> hN, Span<float> cN, float dropout, Random? dropoutRandom, ReadOnlySpan<int> batchSizes = default)
-    {
-        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
-        int[] stepRows = new int[seqLen], stepOffsets = new int[seqLen];
-        int rows = 0;
-        for (int t = 0; t < seqLen; t++)
-        {
-            stepRows[t] = batchSizes.IsEmpty ? batch : batchSizes[t];
-            stepOffsets[t] = rows;
-            rows += stepRows[t];
-        }
-
-        var tape = new BpttTape
-        {
-            SeqLen = seqLen,
-            Batch = batch,
-            StepRows = stepRows,
-            StepOffsets = stepOffsets,
-            LayerInputs = new float[spec.NumLayers][],
-            Masks = new float[spec.NumLayers][],
-            Directions = new DirectionTape[spec.NumLayers * d],
-        };
-        float[] layerInput = input.ToArray();
-        for (int layer = 0; layer < spec.NumLayers; layer++)
-        {
-            if (layer > 0 && dropoutRandom is not null && dropout > 0f)
-            {
-                float[] mask = new float[layerInput.Length];
-                mask.AsSpan().Fill(1f);
-                Dropout.Apply(mask, dropout, dropoutRandom);
-                TensorPrimitives.Multiply(layerInput, mask, layerInput);
-                tape.Masks[layer] = mask;
-            }
-
-            tape.LayerInputs[layer] = layerInput;
-            float[] layerOutput = new float[rows * d * hOut];
-            for (int direction = 0; direction < d; direction++)
-            {
-                int index = (layer * d) + direction;
-                var dir = new DirectionTape
-                {
-                    H0 = h0.IsEmpty ? new float[batch * hOut] : h0.Slice(index * batch * hOut, batch * hOut).ToArray(),
-                    C0 = spec.Kind != CellKind.Lstm ? [] : c0.IsEmpty ? new float[batch * hidden] : c0.Slice(index * batch * hidden, batch * hidden).ToArray(),
-                };
-                tape.Directions[index] = dir;
-                ForwardDirection(spec, weights[index], spec.LayerInputSize(layer), layerInput, tape, direction, dir, layerOutput, d * hOut);
-                for (int b = 0; b < batch; b++)
-                {
-                    int row = tape.Row(tape.FinalStep(b, direction), b);
-                    dir.Hidden.AsSpan(row * hOut, hOut).CopyTo(hN.Slice(((index * batch) + b) * hOut, hOut));
-                    if (spec.Kind == CellKind.Lstm)
-                    {
-                        dir.Cells.AsSpan(row * hidden, hidden).CopyTo(cN.Slice(((index * batch) + b) * hidden, hidden));
-                    }
-                }
-            }
-
-            layerInput = layerOutput;
-        }
-
-        layerInput.CopyTo(output);
-        return tape;
-    }
-
-    private static void ForwardDirection(
-        in RecurrentSpec spec, LayerWeights w, int inputSize, float[] x, BpttTape tape, int direction, DirectionTape dir, float[] layerOutput, int outWidth)
-    {
-        CellKind kind = spec.Kind;
-        int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, seqLen = tape.SeqLen, rows = tape.TotalRows;
-        dir.Gates = new float[rows * g];
-        dir.Hidden = new float[rows * hOut];
-        if (kind == CellKind.Lstm)
-        {
-            dir.Cells = new float[rows * hidden];
-            dir.HiddenFull = spec.ProjSize > 0 ? new float[rows * hidden] : [];
-        }
-
-        if (kind == CellKind.Gru)
-        {
-            dir.HiddenNew = new float[rows * hidden];
-        }
-
-        // The input projection of every row at once, then per step the recurrent product of the active rows.
-        float[] xwAll = new float[rows * g];
-        DenseGemm.Multiply(x, rows, inputSize, PackedMatrix.FromTransposed(w.WeightIH, g, inputSize), xwAll, g, accumulate: false);
-        AddBias(xwAll, rows, w.BiasIH);
-        PackedMatrix whhT = PackedMatrix.FromTransposed(w.WeightHH, g, hOut);
-        float[] hp = new float[tape.Batch * hOut], hwAll = new float[tape.Batch * g];
-        for (int step = 0; step < seqLen; step++)
-        {
-            int t = direction == 0 ? step : seqLen - 1 - step;
-            int prev = direction == 0 ? t - 1 : t + 1;
-            int active = tape.StepRows[t];
-            for (int b = 0; b < active; b++)
-            {
-                (tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut)).CopyTo(hp.AsSpan(b * hOut, hOut));
-            }
-
-            DenseGemm.Multiply(hp, active, hOut, whhT, hwAll, g, accumulate: false);
-            AddBias(hwAll, active, w.BiasHH);
-            for (int b = 0; b < active; b++)
-            {
-                int row = tape.Row(t, b);
-                bool first = tape.StartsAt(t, b, direction);
-                ReadOnlySpan<float> hPrev = hp.AsSpan(b * hOut, hOut);
-                ReadOnlySpan<float> xw = xwAll.AsSpan(row * g, g), hw = hwAll.AsSpan(b * g, g);
-                Span<float> gates = dir.Gates.AsSpan(row * g, g);
-                Span<float> h = dir.Hidden.AsSpan(row * hOut, hOut);
-                switch (kind)
-                {
-                    case CellKind.Lstm:
-                        {
-                            ReadOnlySpan<float> cPrev = first ? dir.C0.AsSpan(b * hidden, hidden) : dir.Cells.AsSpan(tape.Row(prev, b) * hidden, hidden);
-                            Span<float> c = dir.Cells.AsSpan(row * hidden, hidden);
-                            Span<float> hf = spec.ProjSize > 0 ? dir.HiddenFull.AsSpan(row * hidden, hidden) : h;
-
-                            // Vector gate math: i, f = σ, g = tanh, o = σ; c = f·c_prev + i·g; h = o·tanh(c).
-                            TensorPrimitives.Add(xw, hw, gates);
-                            TensorPrimitives.Sigmoid(gates[..(2 * hidden)], gates[..(2 * hidden)]);
-                            TensorPrimitives.Tanh(gates.Slice(2 * hidden, hidden), gates.Slice(2 * hidden, hidden));
-                            TensorPrimitives.Sigmoid(gates.Slice(3 * hidden, hidden), gates.Slice(3 * hidden, hidden));
-                            TensorPrimitives.Multiply(gates.Slice(hidden, hidden), cPrev, c);
-                            TensorPrimitives.MultiplyAdd(gates[..hidden], gates.Slice(2 * hidden, hidden), c, c);
-                            TensorPrimitives.Tanh(c, hf);
-                            TensorPrimitives.Multiply(hf, gates.Slice(3 * hidden, hidden), hf);
-
-                            if (spec.ProjSize > 0)
-                            {
-                                MatVec(w.WeightHR!, hOut, hidden, hf, h);
-                            }
-
-                            break;
-                        }
-
-                    case CellKind.Gru:
-                        {
-                            Span<float> hn = dir.HiddenNew.AsSpan(row * hidden, hidden);
-                            for (int j = 0; j < hidden; j++)
-                            {
-                                float r = Sigmoid(xw[j] + hw[j]);
-                                float z = Sigmoid(xw[hidden + j] + hw[hidden + j]);
-                                hn[j] = hw[(2 * hidden) + j];
-                                float n = MathF.Tanh(xw[(2 * hidden) + j] + (r * hn[j]));
-                                (gates[j], gates[hidden + j], gates[(2 * hidden) + j]) = (r, z, n);
-                                h[j] = ((1f - z) * n) + (z * hPrev[j]);
-                            }
-
-                            break;
-                        }
-
-                    default:
-                        for (int j = 0; j < hidden; j++)
-                        {
-                            float a = xw[j] + hw[j];
-                            gates[j] = h[j] = kind == CellKind.RnnRelu ? MathF.Max(a, 0f) : MathF.Tanh(a);
-                        }
-
-                        break;
-                }
-
-                h.CopyTo(layerOutput.AsSpan((row * outWidth) + (direction * hOut), hOut));
-            }
-        }
-    }
-
     /// <summary>
     /// Backward through the stack: from dL/d(output) <c>(T, N, D·H_out)</c> and dL/dh_n, dL/dc_n (empty for zeros), adds every
     /// parameter's gradient into <paramref name="grads"/> (per (layer, direction): W_ih, W_hh, b_ih, b_hh, W_hr) and writes
@@ -254,16 +255,20 @@ internal static class Bptt
     {
         int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
         int batch = tape.Batch, rows = tape.TotalRows;
-        float[] gradLayerOutput = gradOutput.ToArray();
+        TrainingScratch scratch = tape.Scratch;
+        tape.Unpack();
+        ReadOnlySpan<float> gradLayerOutput = gradOutput;
         for (int layer = spec.NumLayers - 1; layer >= 0; layer--)
         {
             int inputSize = spec.LayerInputSize(layer);
-            float[] gradLayerInput = new float[rows * inputSize];
+            float[] gradLayerInput = scratch.Get("bwd.gradInput", layer, rows * inputSize, clear: true);
             for (int direction = 0; direction < d; direction++)
             {
                 int index = (layer * d) + direction;
                 BackwardDirection(
                     spec,
+                    scratch,
+                    index,
                     weights[index],
                     grads[index],
                     inputSize,
@@ -293,6 +298,8 @@ internal static class Bptt
 
     private static void BackwardDirection(
         in RecurrentSpec spec,
+        TrainingScratch scratch,
+        int index,
         LayerWeights w,
         LayerWeights grad,
         int inputSize,
@@ -300,7 +307,7 @@ internal static class Bptt
         DirectionTape dir,
         BpttTape tape,
         int direction,
-        float[] gradOutput,
+        ReadOnlySpan<float> gradOutput,
         int outWidth,
         ReadOnlySpan<float> gradHN,
         ReadOnlySpan<float> gradCN,
@@ -313,11 +320,12 @@ internal static class Bptt
         bool project = spec.ProjSize > 0;
 
         // Gate gradients of every step: input side (W_ih, b_ih, dx) and hidden side (W_hh, b_hh, dh); they differ only for GRU's n.
-        float[] gi = new float[rows * g];
-        float[] gh = kind == CellKind.Gru ? new float[rows * g] : gi;
-        float[] dh = new float[batch * hOut], dc = new float[batch * hidden], dhNext = new float[batch * hOut];
-        float[] dhf = new float[hidden];
-        PackedMatrix whh = PackedMatrix.FromRows(w.WeightHH, g, hOut);
+        float[] gi = scratch.Get("bwd.gi", index, rows * g, clear: false);
+        float[] gh = kind == CellKind.Gru ? scratch.Get("bwd.gh", index, rows * g, clear: false) : gi;
+        float[] dh = scratch.Get("bwd.dh", index, batch * hOut, clear: true), dc = scratch.Get("bwd.dc", index, batch * hidden, clear: true);
+        float[] dhNext = scratch.Get("bwd.dhNext", index, batch * hOut, clear: false);
+        float[] dhf = scratch.Get("bwd.dhFull", index, hidden, clear: false);
+        PackedMatrix whh = scratch.Pack("bwd.whh", index, w.WeightHH, g, hOut);
         if (!gradHN.IsEmpty)
         {
             gradHN.CopyTo(dh);
@@ -342,8 +350,8 @@ internal static class Bptt
                 int row = tape.Row(t, b);
                 bool first = tape.StartsAt(t, b, direction);
                 Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
-                TensorPrimitives.Add(dhRow, gradOutput.AsSpan((row * outWidth) + (direction * hOut), hOut), dhRow);
-                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut);
+                TensorPrimitives.Add(dhRow, gradOutput.Slice((row * outWidth) + (direction * hOut), hOut), dhRow);
+                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.HiddenRow(tape.Row(prev, b), hOut);
                 ReadOnlySpan<float> gates = dir.Gates.AsSpan(row * g, g);
                 Span<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
                 ref float aux = ref dhf[0], prevState = ref dhf[0], dcOrDirect = ref dhf[0];
@@ -395,21 +403,25 @@ internal static class Bptt
         }
 
         // After the loop, the large products over all T·N rows: dX += Gi·W_ih, dW_ih += Giᵀ·X, dW_hh += Ghᵀ·H_prev, biases.
-        float[] hPrevAll = new float[rows * hOut];
+        float[] hPrevAll = scratch.Get("bwd.hPrev", index, rows * hOut, clear: false);
         for (int step = 0; step < seqLen; step++)
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
             int prev = direction == 0 ? t - 1 : t + 1;
             for (int b = 0; b < tape.StepRows[t]; b++)
             {
-                (tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.Hidden.AsSpan(tape.Row(prev, b) * hOut, hOut))
+                (tape.StartsAt(t, b, direction) ? dir.H0.AsSpan(b * hOut, hOut) : dir.HiddenRow(tape.Row(prev, b), hOut))
                     .CopyTo(hPrevAll.AsSpan(tape.Row(t, b) * hOut, hOut));
             }
         }
 
-        DenseGemm.Multiply(gi, rows, g, PackedMatrix.FromRows(w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
-        DenseGemm.Multiply(DenseGemm.Transpose(gi, rows, g), g, rows, PackedMatrix.FromRows(x, rows, inputSize), grad.WeightIH, inputSize, accumulate: true);
-        DenseGemm.Multiply(DenseGemm.Transpose(gh, rows, g), g, rows, PackedMatrix.FromRows(hPrevAll, rows, hOut), grad.WeightHH, hOut, accumulate: true);
+        DenseGemm.Multiply(gi, rows, g, scratch.Pack("bwd.wih", index, w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
+
+        // The weight gradients as dWᵀ = Xᵀ·G: the gate gradients (the larger operand) are packed by rows, only X is transposed.
+        PackedMatrix giPacked = scratch.Pack("bwd.giPacked", index, gi, rows, g);
+        PackedMatrix ghPacked = ReferenceEquals(gh, gi) ? giPacked : scratch.Pack("bwd.ghPacked", index, gh, rows, g);
+        AddWeightGradient(scratch, index, "ih", x, inputSize, rows, giPacked, grad.WeightIH);
+        AddWeightGradient(scratch, index, "hh", hPrevAll, hOut, rows, ghPacked, grad.WeightHH);
         if (grad.BiasIH is not null)
         {
             for (int r = 0; r < rows; r++)
@@ -420,27 +432,17 @@ internal static class Bptt
         }
     }
 
-    private static void AddBias(float[] values, int rows, float[]? bias)
+    /// <summary><c>W (G, K) += (Aᵀ·B)ᵀ</c> for A <c>(rows, K)</c> and B <c>(rows, G)</c>.</summary>
+    private static void AddWeightGradient(TrainingScratch scratch, int index, string which, float[] a, int k, int rows, PackedMatrix b, float[] w)
     {
-        if (bias is null)
-        {
-            return;
-        }
-
-        for (int r = 0; r < rows; r++)
-        {
-            Span<float> row = values.AsSpan(r * bias.Length, bias.Length);
-            TensorPrimitives.Add(row, bias, row);
-        }
-    }
-
-    /// <summary><c>y = W·x</c> for W <c>(rows, cols)</c> row-major.</summary>
-    private static void MatVec(float[] w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            y[r] = TensorPrimitives.Dot(w.AsSpan(r * cols, cols), x);
-        }
+        int g = b.N;
+        float[] aT = scratch.Get("bwd.aT." + which, index, k * rows, clear: false);
+        DenseGemm.Transpose(a, rows, k, aT);
+        float[] product = scratch.Get("bwd.product." + which, index, k * g, clear: false);
+        DenseGemm.Multiply(aT, k, rows, b, product, g, accumulate: false);
+        float[] transposed = scratch.Get("bwd.transposed." + which, index, k * g, clear: false);
+        DenseGemm.Transpose(product, k, g, transposed);
+        TensorPrimitives.Add(w, transposed, w);
     }
 
     /// <summary><c>y = Wᵀ·x</c> for W <c>(rows, cols)</c>: x has rows elements, y has cols.</summary>
@@ -466,5 +468,4 @@ internal static class Bptt
         }
     }
 
-    private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 }

@@ -9,7 +9,7 @@ internal sealed class PackedMatrix
 {
     public const int Width = 64;
 
-    private PackedMatrix(int k, int n)
+    public PackedMatrix(int k, int n)
     {
         K = k;
         N = n;
@@ -29,16 +29,21 @@ internal sealed class PackedMatrix
     public static PackedMatrix FromRows(ReadOnlySpan<float> b, int k, int n)
     {
         var m = new PackedMatrix(k, n);
-        for (int p = 0; p < m.Panels; p++)
+        m.Fill(b);
+        return m;
+    }
+
+    /// <summary>Packs B, row-major <c>(K, N)</c>, over the previous contents (the padding columns are never written, so stay zero).</summary>
+    public void Fill(ReadOnlySpan<float> b)
+    {
+        for (int p = 0; p < Panels; p++)
         {
-            int valid = Math.Min(Width, n - (p * Width));
-            for (int kk = 0; kk < k; kk++)
+            int valid = Math.Min(Width, N - (p * Width));
+            for (int kk = 0; kk < K; kk++)
             {
-                b.Slice((kk * n) + (p * Width), valid).CopyTo(m.Data.AsSpan((((p * k) + kk) * Width), valid));
+                b.Slice((kk * N) + (p * Width), valid).CopyTo(Data.AsSpan(((p * K) + kk) * Width, valid));
             }
         }
-
-        return m;
     }
 
     /// <summary>B = Wᵀ for W given row-major <c>(N, K)</c> (a weight matrix applied as x·Wᵀ).</summary>
@@ -58,66 +63,119 @@ internal sealed class PackedMatrix
     }
 }
 
-/// <summary>Dense products on the register-blocked panel kernels, for the training passes.</summary>
-internal static class DenseGemm
+/// <summary>
+/// Dense products on the register-blocked panel kernels, for the training passes. Full panels are K-blocked (a block of
+/// the panel stays in L1 while every 4-row block of A passes over it) and accumulate straight into C; a last, partial panel
+/// goes through a 4-row tile. Large products are shared by the worker pool (rows when A is tall, panels otherwise); every
+/// element of C is still one FMA chain computed by one worker in one order, so the bits do not depend on the thread count.
+/// </summary>
+internal static unsafe class DenseGemm
 {
+    /// <summary>Products below this many multiply-adds run on the calling thread.</summary>
+    private const long MinParallelWork = 1L << 20;
+
     /// <summary><c>C (M, N) (+)= A (M, K) · B</c>, A row stride <paramref name="lda"/>, C row stride <paramref name="ldc"/>.</summary>
     public static void Multiply(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate)
     {
-        int k = b.K, w = PackedMatrix.Width;
         if (m == 0 || b.N == 0)
         {
             return;
         }
 
-        Span<float> tile = stackalloc float[4 * w];
-        ref float aRef = ref MemoryMarshal.GetReference(a);
-        for (int p = 0; p < b.Panels; p++)
+        int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+        fixed (float* pa = a, pc = c)
         {
-            int valid = Math.Min(w, b.N - (p * w));
-            ref float panel = ref MemoryMarshal.GetArrayDataReference(b.Data);
-            panel = ref Unsafe.Add(ref panel, p * k * w);
-            for (int r0 = 0; r0 < m; r0 += 4)
+            var job = new GemmJob(pa, m, lda, b, pc, ldc, accumulate);
+            if (threads <= 1 || (long)m * b.K * b.N < MinParallelWork || !WorkerPool.Shared.TryRun(job, threads))
             {
-                int mr = Math.Min(4, m - r0);
-                if (k == 0)
-                {
-                    tile.Clear();
-                }
-                else
-                {
-                    PanelKernels.Multiply(ref Unsafe.Add(ref aRef, r0 * lda), lda, mr, ref panel, k, w, ref MemoryMarshal.GetReference(tile), w);
-                }
+                job.Execute(0, 1);
+            }
+        }
+    }
 
-                for (int r = 0; r < mr; r++)
+    /// <summary>Aᵀ for A row-major <c>(rows, cols)</c>, into <paramref name="t"/>, in 16 × 16 blocks so both sides stay in cache.</summary>
+    public static void Transpose(ReadOnlySpan<float> a, int rows, int cols, Span<float> t)
+    {
+        const int Block = 16;
+        for (int r0 = 0; r0 < rows; r0 += Block)
+        {
+            int r1 = Math.Min(rows, r0 + Block);
+            for (int c0 = 0; c0 < cols; c0 += Block)
+            {
+                int c1 = Math.Min(cols, c0 + Block);
+                for (int r = r0; r < r1; r++)
                 {
-                    Span<float> dst = c.Slice(((r0 + r) * ldc) + (p * w), valid);
-                    ReadOnlySpan<float> src = tile.Slice(r * w, valid);
-                    if (accumulate)
+                    for (int col = c0; col < c1; col++)
                     {
-                        System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
-                    }
-                    else
-                    {
-                        src.CopyTo(dst);
+                        t[(col * rows) + r] = a[(r * cols) + col];
                     }
                 }
             }
         }
     }
 
-    /// <summary>Aᵀ for A row-major <c>(rows, cols)</c>.</summary>
-    public static float[] Transpose(ReadOnlySpan<float> a, int rows, int cols)
+    /// <summary>One product as a parallel job: worker w takes a share of the 4-row blocks of A, or of the panels of B.</summary>
+    private sealed class GemmJob(float* a, int m, int lda, PackedMatrix b, float* c, int ldc, bool accumulate) : IParallelJob
     {
-        float[] t = new float[rows * cols];
-        for (int r = 0; r < rows; r++)
+        public void Execute(int worker, int workers)
         {
-            for (int c = 0; c < cols; c++)
+            int blocks = (m + 3) / 4;
+            bool byRows = blocks >= 4 * workers || b.Panels < workers;
+            (int r0, int r1) = byRows ? (4 * Share(blocks, worker, workers).Start, Math.Min(m, 4 * Share(blocks, worker, workers).End)) : (0, m);
+            (int p0, int p1) = byRows ? (0, b.Panels) : Share(b.Panels, worker, workers);
+            for (int p = p0; p < p1; p++)
             {
-                t[(c * rows) + r] = a[(r * cols) + c];
+                Panel(p, r0, r1);
             }
         }
 
-        return t;
+        private static (int Start, int End) Share(int count, int rank, int size) => ((count * rank) / size, (count * (rank + 1)) / size);
+
+        private void Panel(int p, int r0, int r1)
+        {
+            int k = b.K, w = PackedMatrix.Width, valid = Math.Min(w, b.N - (p * w));
+            ref float panel = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b.Data), p * k * w);
+            ref float aRef = ref Unsafe.AsRef<float>(a);
+            ref float cRef = ref Unsafe.AsRef<float>(c + (p * w));
+            if (valid == w && k > 0)
+            {
+                int kc = PanelKernels.KBlock(w);
+                for (int k0 = 0; k0 < k; k0 += kc)
+                {
+                    int kb = Math.Min(kc, k - k0);
+                    for (int r = r0; r < r1; r += 4)
+                    {
+                        PanelKernels.Multiply(
+                            ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, Math.Min(4, r1 - r), ref Unsafe.Add(ref panel, k0 * w), kb, w, ref Unsafe.Add(ref cRef, (nint)r * ldc), ldc, accumulate || k0 > 0);
+                    }
+                }
+
+                return;
+            }
+
+            // The partial last panel: each 4-row block through a tile, only the valid columns stored.
+            Span<float> tile = stackalloc float[4 * w];
+            for (int r = r0; r < r1; r += 4)
+            {
+                int mr = Math.Min(4, r1 - r);
+                tile.Clear();
+                for (int i = 0; accumulate && i < mr; i++)
+                {
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid).CopyTo(tile.Slice(i * w, valid));
+                }
+
+                int kc = PanelKernels.KBlock(w);
+                for (int k0 = 0; k0 < k; k0 += kc)
+                {
+                    PanelKernels.Multiply(
+                        ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, mr, ref Unsafe.Add(ref panel, k0 * w), Math.Min(kc, k - k0), w, ref MemoryMarshal.GetReference(tile), w, accumulate: true);
+                }
+
+                for (int i = 0; i < mr; i++)
+                {
+                    tile.Slice(i * w, valid).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid));
+                }
+            }
+        }
     }
 }

@@ -12,32 +12,34 @@ namespace Recurrent.Kernels;
 /// GRU <c>r,z = σ(ig + hg); n = tanh(ig_n + r*(hg_n + b_hn)); h' = (h - n)*z + n</c>;
 /// RNN <c>h' = act(ig + hg)</c>. Units past <c>valid</c> (the last panel of a hidden size that is not a multiple of U)
 /// go through the scalar tail and are never stored into the output.
+/// With <c>record</c> (a training forward), the activated gates replace the input projection in <c>ig</c> (LSTM i, f, g, o;
+/// GRU r, z, n; RNN h) and a GRU's <c>W_hn h + b_hn</c> replaces the n block of the tile, for the backward pass.
 /// </summary>
 internal static class FusedGates
 {
-    public static void Apply(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid)
+    public static void Apply(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid, bool record = false)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Apply<Simd512, Vector512<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
+            Apply<Simd512, Vector512<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid, record);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Apply<Simd256, Vector256<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
+            Apply<Simd256, Vector256<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid, record);
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            Apply<Simd128, Vector128<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid);
+            Apply<Simd128, Vector128<float>>(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, valid, record);
         }
         else
         {
-            ApplyScalar(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, 0, valid);
+            ApplyScalar(kind, unit, ref tile, rows, ref ig, ldig, ref bhn, ref c, ldc, ref hPrev, ldhp, ref h, ldh, 0, valid, record);
         }
     }
 
     /// <summary>One vector tier; units from the first that does not fill a whole vector go to <see cref="ApplyScalar"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Apply<TS, TV>(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid)
+    internal static void Apply<TS, TV>(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int valid, bool record = false)
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -66,6 +68,14 @@ internal static class FusedGates
                             TV o = Activations.Sigmoid<TS, TV>(TS.Add(TS.Load(ref t, u + (3 * U)), TS.Load(ref x, u + (3 * U))));
                             TV cNew = TS.Add(TS.Multiply(f, TS.Load(ref cRow, u)), TS.Multiply(i, g));
                             TS.Store(cNew, ref cRow, u);
+                            if (record)
+                            {
+                                TS.Store(i, ref x, u);
+                                TS.Store(f, ref x, u + U);
+                                TS.Store(g, ref x, u + (2 * U));
+                                TS.Store(o, ref x, u + (3 * U));
+                            }
+
                             TS.Store(TS.Multiply(o, Activations.Tanh<TS, TV>(cNew)), ref hRow, u);
                             break;
                         }
@@ -78,29 +88,51 @@ internal static class FusedGates
                             TV n = Activations.Tanh<TS, TV>(TS.Add(TS.Load(ref x, u + (2 * U)), TS.Multiply(rg, hn)));
                             TV hp = TS.Load(ref hpRow, u);
                             TS.Store(TS.Add(TS.Multiply(TS.Subtract(hp, n), z), n), ref hRow, u);
+                            if (record)
+                            {
+                                TS.Store(rg, ref x, u);
+                                TS.Store(z, ref x, u + U);
+                                TS.Store(n, ref x, u + (2 * U));
+                                TS.Store(hn, ref t, u + (2 * U));
+                            }
+
                             break;
                         }
 
                     case CellKind.RnnTanh:
-                        TS.Store(Activations.Tanh<TS, TV>(TS.Add(TS.Load(ref t, u), TS.Load(ref x, u))), ref hRow, u);
-                        break;
+                        {
+                            TV a = Activations.Tanh<TS, TV>(TS.Add(TS.Load(ref t, u), TS.Load(ref x, u)));
+                            TS.Store(a, ref hRow, u);
+                            if (record)
+                            {
+                                TS.Store(a, ref x, u);
+                            }
+
+                            break;
+                        }
 
                     default:
                         {
                             TV s = TS.Add(TS.Load(ref t, u), TS.Load(ref x, u));
-                            TS.Store(TS.KeepNaN(s, TS.Max(s, TS.Zero)), ref hRow, u);
+                            TV a = TS.KeepNaN(s, TS.Max(s, TS.Zero));
+                            TS.Store(a, ref hRow, u);
+                            if (record)
+                            {
+                                TS.Store(a, ref x, u);
+                            }
+
                             break;
                         }
                 }
             }
 
-            ApplyScalar(kind, unit, ref t, 1, ref x, ldig, ref bhn, ref cRow, ldc, ref hpRow, ldhp, ref hRow, ldh, vectorUnits, valid);
+            ApplyScalar(kind, unit, ref t, 1, ref x, ldig, ref bhn, ref cRow, ldc, ref hpRow, ldhp, ref hRow, ldh, vectorUnits, valid, record);
         }
     }
 
     /// <summary>The scalar tier, and the tail of the vector tiers: units [<paramref name="start"/>, <paramref name="valid"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ApplyScalar(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int start, int valid)
+    internal static void ApplyScalar(CellKind kind, int unit, ref float tile, int rows, ref float ig, nint ldig, ref float bhn, ref float c, nint ldc, ref float hPrev, nint ldhp, ref float h, nint ldh, int start, int valid, bool record = false)
     {
         int width = kind.GateCount() * unit;
         int U = unit;
@@ -122,6 +154,11 @@ internal static class FusedGates
                             float o = Activations.Sigmoid(Unsafe.Add(ref tj, 3 * U) + Unsafe.Add(ref xj, 3 * U));
                             cRef = (f * cRef) + (i * g);
                             hOut = o * Activations.Tanh(cRef);
+                            if (record)
+                            {
+                                (xj, Unsafe.Add(ref xj, U), Unsafe.Add(ref xj, 2 * U), Unsafe.Add(ref xj, 3 * U)) = (i, f, g, o);
+                            }
+
                             break;
                         }
 
@@ -132,17 +169,32 @@ internal static class FusedGates
                             float hn = Unsafe.Add(ref tj, 2 * U) + Unsafe.Add(ref bhn, j);
                             float n = Activations.Tanh(Unsafe.Add(ref xj, 2 * U) + (rg * hn));
                             hOut = ((Unsafe.Add(ref hPrev, (r * ldhp) + j) - n) * z) + n;
+                            if (record)
+                            {
+                                (xj, Unsafe.Add(ref xj, U), Unsafe.Add(ref xj, 2 * U), Unsafe.Add(ref tj, 2 * U)) = (rg, z, n, hn);
+                            }
+
                             break;
                         }
 
                     case CellKind.RnnTanh:
                         hOut = Activations.Tanh(tj + xj);
+                        if (record)
+                        {
+                            xj = hOut;
+                        }
+
                         break;
 
                     default:
                         {
                             float s = tj + xj;
                             hOut = s > 0f || float.IsNaN(s) ? s : 0f;
+                            if (record)
+                            {
+                                xj = hOut;
+                            }
+
                             break;
                         }
                 }

@@ -63,6 +63,7 @@ internal static unsafe class LayerDriver
     /// <paramref name="seqLen"/> is its length and <paramref name="batch"/> its first element. Empty for a padded batch.
     /// </param>
     /// <param name="sortedIndices">Packed input: the caller's batch index of each sorted row, by which h0/c0 are read and h_n/c_n written; empty for the identity.</param>
+    /// <param name="tape"></param>
     public static void Forward(
         in RecurrentSpec spec,
         PackedLayer[] layers,
@@ -79,7 +80,8 @@ internal static unsafe class LayerDriver
         Random? dropoutRandom,
         RecurrentWorkspace workspace,
         ReadOnlySpan<int> batchSizes = default,
-        ReadOnlySpan<int> sortedIndices = default)
+        ReadOnlySpan<int> sortedIndices = default,
+        BpttTape? tape = null)
     {
         int threads = ChooseThreads(spec, batch);
         int rows = workspace.SetSteps(seqLen, batch, batchSizes);
@@ -92,6 +94,11 @@ internal static unsafe class LayerDriver
             h0 = workspace.SortStates(h0, spec.NumLayers * spec.NumDirections, batch, spec.OutputSize, sortedIndices);
         }
 
+        if (tape is not null)
+        {
+            tape.Begin(spec, layers, seqLen, batch, rows, workspace, h0, c0, sortedIndices);
+        }
+
         fixed (float* pInput = input, pH0 = h0, pC0 = c0, pOutput = output, pHN = hN, pCN = cN)
         fixed (float* pLayerA = workspace.LayerA, pLayerB = workspace.LayerB)
         fixed (int* pPerm = sortedIndices)
@@ -100,13 +107,26 @@ internal static unsafe class LayerDriver
             for (int layer = 0; layer < spec.NumLayers; layer++)
             {
                 bool last = layer == spec.NumLayers - 1;
-                float* layerOutput = last ? pOutput : (layer % 2 == 0 ? pLayerA : pLayerB);
-                job.Set(spec, layers, layer, seqLen, batch, rows, timeMajor, layerInput, layerOutput, pH0, pC0, pHN, pCN, pPerm, workspace);
-                if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
+                if (tape is not null)
                 {
-                    job.Execute(0, 1);
+                    // Recording: every layer writes its h into the tape, which keeps it as the next layer's h_{t-1} source.
+                    fixed (float* pRecordIn = tape.LayerInputs[layer], pRecordOut = tape.LayerOutputs[layer])
+                    {
+                        job.Set(spec, layers, layer, seqLen, batch, rows, timeMajor, pRecordIn, pRecordOut, pH0, pC0, pHN, pCN, pPerm, workspace, tape);
+                        Run(job, threads);
+                    }
+
+                    if (!last)
+                    {
+                        tape.Dropout(layer + 1, dropout, dropoutRandom);
+                    }
+
+                    continue;
                 }
 
+                float* layerOutput = last ? pOutput : (layer % 2 == 0 ? pLayerA : pLayerB);
+                job.Set(spec, layers, layer, seqLen, batch, rows, timeMajor, layerInput, layerOutput, pH0, pC0, pHN, pCN, pPerm, workspace);
+                Run(job, threads);
                 if (!last && dropoutRandom is not null && dropout > 0f)
                 {
                     Dropout.Apply(new Span<float>(layerOutput, rows * layerWidth), dropout, dropoutRandom);
@@ -116,6 +136,16 @@ internal static unsafe class LayerDriver
             }
 
             job.Clear();
+        }
+
+        tape?.LayerOutputs[^1].AsSpan(0, rows * layerWidth).CopyTo(output);
+    }
+
+    private static void Run(LayerJob job, int threads)
+    {
+        if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
+        {
+            job.Execute(0, 1);
         }
     }
 
@@ -161,10 +191,12 @@ internal sealed unsafe class LayerJob : IParallelJob
     private float* _cN;
     private int* _perm;
     private RecurrentWorkspace? _ws;
+    private BpttTape? _tape;
 
     public void Set(
-        in RecurrentSpec spec, PackedLayer[] layers, int layer, int seqLen, int batch, int rows, bool timeMajor, float* input, float* output, float* h0, float* c0, float* hN, float* cN, int* perm, RecurrentWorkspace ws)
+        in RecurrentSpec spec, PackedLayer[] layers, int layer, int seqLen, int batch, int rows, bool timeMajor, float* input, float* output, float* h0, float* c0, float* hN, float* cN, int* perm, RecurrentWorkspace ws, BpttTape? tape = null)
     {
+        _tape = tape;
         _spec = spec;
         _layers = layers;
         _layer = layer;
@@ -188,6 +220,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         _input = _output = _h0 = _c0 = _hN = _cN = null;
         _perm = null;
         _layers = [];
+        _tape = null;
     }
 
     public void Execute(int worker, int workers)
@@ -282,7 +315,11 @@ internal sealed unsafe class LayerJob : IParallelJob
         ReadOnlySpan<int> stepRows = ws.StepRows.AsSpan(0, seqLen);
         ReadOnlySpan<int> stepOffsets = ws.StepOffsets.AsSpan(0, seqLen);
 
-        ref float gates = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Gates), direction * rows * gp);
+        // A training forward keeps each direction's gates (activated in place by the gate pass) in the tape.
+        DirectionTape? record = _tape?.Directions[index];
+        ref float gates = ref record is not null
+            ? ref MemoryMarshal.GetArrayDataReference(record.PackedGates)
+            : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Gates), direction * rows * gp);
         ref float tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * ws.TileStride);
         ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * batch * paddedHidden);
         ref float hiddenFull = ref spec.ProjSize > 0
@@ -434,7 +471,12 @@ internal sealed unsafe class LayerJob : IParallelJob
                             ld,
                             ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
                             ldt,
-                            valid);
+                            valid,
+                            record is not null);
+                        if (record is not null)
+                        {
+                            record.Keep(rowBase + r0, mr, unit0, valid, ref Unsafe.Add(ref cell, r0 * paddedHidden), paddedHidden, ref c, pw, w.Unit, ref Unsafe.Add(ref target, r0 * ldt), ldt);
+                        }
                     }
                 }
             }

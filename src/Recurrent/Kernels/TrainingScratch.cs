@@ -1,0 +1,45 @@
+using System;
+using System.Collections.Generic;
+
+namespace Recurrent.Kernels;
+
+/// <summary>
+/// The memory of a module's training passes (the forward's record and the backward's temporaries), kept between calls:
+/// an array is named by what it holds and which (layer, direction) it serves, and is reallocated only when its size
+/// changes, so a training loop over same-shaped batches stops allocating after its first step (large arrays would otherwise
+/// churn the large-object heap and its full collections on every step). One module's training calls are not concurrent.
+/// </summary>
+internal sealed class TrainingScratch
+{
+    private readonly Dictionary<(string Name, int Index), float[]> _arrays = [];
+    private readonly Dictionary<(string Name, int Index), PackedMatrix> _matrices = [];
+
+    /// <summary>An array of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>, otherwise holding whatever it last held.</summary>
+    public float[] Get(string name, int index, int length, bool clear)
+    {
+        if (!_arrays.TryGetValue((name, index), out float[]? array) || array.Length != length)
+        {
+            array = new float[length];
+            _arrays[(name, index)] = array;
+        }
+        else if (clear)
+        {
+            Array.Clear(array);
+        }
+
+        return array;
+    }
+
+    /// <summary><paramref name="b"/> (row-major <c>(k, n)</c>) packed for the panel kernels, into the matrix this name kept.</summary>
+    public PackedMatrix Pack(string name, int index, ReadOnlySpan<float> b, int k, int n)
+    {
+        if (!_matrices.TryGetValue((name, index), out PackedMatrix? matrix) || matrix.K != k || matrix.N != n)
+        {
+            matrix = new PackedMatrix(k, n);
+            _matrices[(name, index)] = matrix;
+        }
+
+        matrix.Fill(b);
+        return matrix;
+    }
+}
