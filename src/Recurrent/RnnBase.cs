@@ -217,7 +217,7 @@ public abstract class RnnBase : Module
         if (Training && AnyRequiresGrad())
         {
             // A training call runs the same driver on a time-major copy of its input and records what Backward needs.
-            float[] inputRows = TimeMajor.From(TensorData.Read(input), shape);
+            float[] inputRows = TimeMajor.From(TensorData.Read(input), shape, _scratch.Get("tape.input", 0, shape.ElementCount, clear: false));
             bool timeMajor = shape.Unbatched || !shape.BatchFirst;
             float[] outputRows = timeMajor ? output : GC.AllocateUninitializedArray<float>(output.Length);
             BpttTape tape = RecordedRun(
@@ -303,7 +303,9 @@ public abstract class RnnBase : Module
                 w.WeightHR is null ? null : scratch.Get("grad.whr", i, w.WeightHR.Length, clear: true));
         }
 
-        float[] gradInput = new float[rows * InputSize];
+        // dL/d(input) comes back time-major: returned as it is, or (batch-first) through scratch into a fresh tensor.
+        bool layOut = batchSizes is null && shape.BatchFirst && !shape.Unbatched;
+        float[] gradInput = layOut ? scratch.Get("bwd.gradInputRows", 0, rows * InputSize, clear: false) : new float[rows * InputSize];
         var gradH0 = new float[numStates * shape.Batch * hOut];
         float[] gradC0 = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         // Packed: states and their gradients are in the caller's batch order outside, sorted order inside.
@@ -312,7 +314,7 @@ public abstract class RnnBase : Module
             _spec,
             _weights,
             tape,
-            batchSizes is null ? TimeMajor.From(TensorData.Read(gradOutput), outShape) : TensorData.Read(gradOutput),
+            batchSizes is null ? TimeMajor.From(TensorData.Read(gradOutput), outShape, scratch.Get("bwd.gradOutput", 0, outShape.ElementCount, clear: false)) : TensorData.Read(gradOutput),
             gradHN is null ? default : Permute(TensorData.Read(gradHN), numStates, shape.Batch, hOut, order, toSorted: true),
             gradCN is null ? default : Permute(TensorData.Read(gradCN), numStates, shape.Batch, HiddenSize, order, toSorted: true),
             grads,
@@ -332,18 +334,15 @@ public abstract class RnnBase : Module
             set[4]?.AccumulateGrad(grads[i].WeightHR);
         }
 
-        if (batchSizes is not null)
+        if (layOut)
         {
-            return new RnnGradients(
-                Tensor.Create(gradInput, [rows, InputSize]),
-                Tensor.Create(gradH0, shape.StateLengths(numStates, hOut)),
-                lstm ? Tensor.Create(gradC0, shape.StateLengths(numStates, HiddenSize)) : null);
+            float[] laidOut = new float[gradInput.Length];
+            TimeMajor.To(gradInput, shape, laidOut);
+            gradInput = laidOut;
         }
 
-        float[] gradInputLaidOut = new float[gradInput.Length];
-        TimeMajor.To(gradInput, shape, gradInputLaidOut);
         return new RnnGradients(
-            Tensor.Create(gradInputLaidOut, shape.ToLengths()),
+            Tensor.Create(gradInput, batchSizes is null ? shape.ToLengths() : [rows, InputSize]),
             Tensor.Create(gradH0, shape.StateLengths(numStates, hOut)),
             lstm ? Tensor.Create(gradC0, shape.StateLengths(numStates, HiddenSize)) : null);
     }

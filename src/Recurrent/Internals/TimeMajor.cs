@@ -6,9 +6,11 @@ namespace Recurrent.Internals;
 internal static class TimeMajor
 {
     /// <summary>The rows of <paramref name="source"/> laid out as <paramref name="shape"/>, time-major.</summary>
-    public static float[] From(ReadOnlySpan<float> source, SequenceShape shape)
+    public static float[] From(ReadOnlySpan<float> source, SequenceShape shape) => From(source, shape, new float[shape.ElementCount]);
+
+    /// <summary>The rows of <paramref name="source"/> laid out as <paramref name="shape"/>, time-major into <paramref name="result"/>.</summary>
+    public static float[] From(ReadOnlySpan<float> source, SequenceShape shape, float[] result)
     {
-        float[] result = new float[shape.ElementCount];
         if (shape.Unbatched || !shape.BatchFirst)
         {
             source.CopyTo(result);

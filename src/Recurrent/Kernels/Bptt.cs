@@ -236,10 +236,11 @@ internal sealed class BpttTape
 }
 
 /// <summary>
-/// Backpropagation through time for a stack of RNN/LSTM/GRU layers, PyTorch's equations. The training forward runs the
-/// plain math (row-by-weight-row dot products) and keeps what the backward pass needs; the backward pass walks the steps
-/// in reverse doing only the recurrent product and the elementwise derivatives per step, and forms the weight
-/// gradients and the input gradient after the time loop from the gate gradients of every step.
+/// Backpropagation through time for a stack of RNN/LSTM/GRU layers, PyTorch's equations, from the tape the layer driver
+/// recorded in a training forward (<see cref="BpttTape"/>): the backward pass walks the steps in reverse doing only the
+/// recurrent product (one <see cref="DenseGemm"/> product of the active rows) and the elementwise derivatives
+/// (<see cref="GateGradients"/>) per step, and forms the weight gradients and the input gradient after the time loop as
+/// single large products over all T·N rows.
 /// Rows are time-major <c>(T, N, ·)</c>.
 /// </summary>
 internal static class Bptt

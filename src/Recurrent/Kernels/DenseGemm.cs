@@ -45,22 +45,6 @@ internal sealed class PackedMatrix
             }
         }
     }
-
-    /// <summary>B = Wᵀ for W given row-major <c>(N, K)</c> (a weight matrix applied as x·Wᵀ).</summary>
-    public static PackedMatrix FromTransposed(ReadOnlySpan<float> w, int n, int k)
-    {
-        var m = new PackedMatrix(k, n);
-        for (int j = 0; j < n; j++)
-        {
-            int p = j / Width, col = j % Width;
-            for (int kk = 0; kk < k; kk++)
-            {
-                m.Data[(((p * k) + kk) * Width) + col] = w[(j * k) + kk];
-            }
-        }
-
-        return m;
-    }
 }
 
 /// <summary>
