@@ -25,14 +25,6 @@ internal sealed class PackedMatrix
 
     public float[] Data { get; }
 
-    /// <summary>B given row-major <c>(K, N)</c>.</summary>
-    public static PackedMatrix FromRows(ReadOnlySpan<float> b, int k, int n)
-    {
-        var m = new PackedMatrix(k, n);
-        m.Fill(b);
-        return m;
-    }
-
     /// <summary>Packs B, row-major <c>(K, N)</c>, over the previous contents (the padding columns are never written, so stay zero).</summary>
     public void Fill(ReadOnlySpan<float> b)
     {

@@ -37,6 +37,9 @@ internal sealed record LayerWeights(float[] WeightIH, float[] WeightHH, float[]?
 /// panels (all gates of its hidden units, so its share of W_hh stays in its own cache) and one barrier ends each step;
 /// bidirectional layers give each direction its own workers. A tile's sum is always computed whole by one worker, so
 /// the bits are the same at every thread count.
+/// Given a <see cref="BpttTape"/> (a training call, time-major rows), the same passes record what backpropagation needs:
+/// the gate pass writes the activated gates back over the input projection in the tape's gate buffer, each tile keeps its
+/// c_t / GRU <c>W_hn h + b_hn</c> / unprojected h, and every layer's output and dropout mask stay in the tape.
 /// </summary>
 internal static unsafe class LayerDriver
 {
