@@ -612,7 +612,7 @@ public abstract class RnnBase : Module
     /// <summary>The dropout mask source of a training call, or null (evaluation mode, one layer, or p = 0).</summary>
     private Random? TrainingDropout() => TrainingDropoutSeed() is int seed ? new Random(seed) : null;
 
-    /// <summary>The seed of a training call's dropout masks (kept so Backward can replay them), or null when no dropout applies.</summary>
+    /// <summary>The seed of a training call's dropout masks (the tape keeps the masks drawn from it), or null when no dropout applies.</summary>
     private int? TrainingDropoutSeed() => Training && Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
 
     private int NextDropoutSeed()
