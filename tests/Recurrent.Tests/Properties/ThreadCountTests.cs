@@ -10,6 +10,50 @@ namespace Recurrent.Tests.Properties;
 [Collection(nameof(ThreadSettings))]
 public sealed class ThreadCountTests
 {
+    [Theory]
+    [InlineData("lstm", false, 1)]
+    [InlineData("lstm", true, 2)]
+    [InlineData("gru", true, 1)]
+    [InlineData("gru", false, 2)]
+    [InlineData("rnn", true, 2)]
+    public void TrainingForward_RecordsWithoutChangingABit(string kind, bool batchFirst, int threads)
+    {
+        // A Train() forward runs the inference driver with the gate pass recording: the numbers must be the Eval() ones.
+        int saved = Parallelism.NumThreads;
+        Parallelism.NumThreads = threads;
+        try
+        {
+            RnnBase layer = kind switch
+            {
+                "lstm" => new Lstm(5, 40, numLayers: 2, batchFirst: batchFirst, bidirectional: true, projSize: 24, seed: 3),
+                "gru" => new Gru(5, 70, numLayers: 2, batchFirst: batchFirst, bidirectional: true, seed: 3),
+                _ => new Rnn(5, 70, numLayers: 2, batchFirst: batchFirst, bidirectional: true, seed: 3),
+            };
+            Tensor<float> x = T.Random(5, 1f, batchFirst ? 9 : 7, batchFirst ? 7 : 9, 5);
+            (float[] Output, float[] HN) Run()
+            {
+                (Tensor<float> output, Tensor<float> hN) = layer switch
+                {
+                    Lstm l => (l.Forward(x).Output, l.Forward(x).HN),
+                    Gru g => (g.Forward(x).Output, g.Forward(x).HN),
+                    _ => (((Rnn)layer).Forward(x).Output, ((Rnn)layer).Forward(x).HN),
+                };
+                return (T.Values(output), T.Values(hN));
+            }
+
+            layer.Eval();
+            (float[] evalOut, float[] evalHN) = Run();
+            layer.Train();
+            (float[] trainOut, float[] trainHN) = Run();
+            trainOut.Should().Equal(evalOut);
+            trainHN.Should().Equal(evalHN);
+        }
+        finally
+        {
+            Parallelism.NumThreads = saved;
+        }
+    }
+
     public static TheoryData<string> Configs => new()
     {
         "lstm 1,7,32,256", "lstm bi proj 5,6,20,100", "gru bi 33,4,16,64", "rnn relu 2,8,48,300",
