@@ -417,33 +417,39 @@ internal static class Bptt
         }
 
         DenseGemm.Multiply(gi, rows, g, scratch.Pack("bwd.wih", index, w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
-
-        // The weight gradients as dWᵀ = Xᵀ·G: the gate gradients (the larger operand) are packed by rows, only X is transposed.
-        PackedMatrix giPacked = scratch.Pack("bwd.giPacked", index, gi, rows, g);
-        PackedMatrix ghPacked = ReferenceEquals(gh, gi) ? giPacked : scratch.Pack("bwd.ghPacked", index, gh, rows, g);
-        AddWeightGradient(scratch, index, "ih", x, inputSize, rows, giPacked, grad.WeightIH);
-        AddWeightGradient(scratch, index, "hh", hPrevAll, hOut, rows, ghPacked, grad.WeightHH);
-        if (grad.BiasIH is not null)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                TensorPrimitives.Add(grad.BiasIH, gi.AsSpan(r * g, g), grad.BiasIH);
-                TensorPrimitives.Add(grad.BiasHH!, gh.AsSpan(r * g, g), grad.BiasHH!);
-            }
-        }
+        AddWeightGradient(scratch, (2 * index) + 0, gi, g, x, inputSize, rows, grad.WeightIH, grad.BiasIH);
+        AddWeightGradient(scratch, (2 * index) + 1, gh, g, hPrevAll, hOut, rows, grad.WeightHH, grad.BiasHH);
     }
 
-    /// <summary><c>W (G, K) += (Aᵀ·B)ᵀ</c> for A <c>(rows, K)</c> and B <c>(rows, G)</c>.</summary>
-    private static void AddWeightGradient(TrainingScratch scratch, int index, string which, float[] a, int k, int rows, PackedMatrix b, float[] w)
+    /// <summary>
+    /// <c>W (G, K) += Gᵀ·A</c> and <c>b += Σ_rows G</c> for gate gradients G <c>(rows, G)</c> and the layer's A <c>(rows, K)</c>,
+    /// in the orientation that re-lays the smaller operand: few rows (T·N ≤ K, a small batch) form Gᵀ and accumulate
+    /// straight into W, with the biases as Gᵀ's row sums; many rows pack G by rows, form <c>(Aᵀ·G)</c> and add it transposed.
+    /// </summary>
+    private static void AddWeightGradient(TrainingScratch scratch, int slot, float[] gates, int g, float[] a, int k, int rows, float[] w, float[]? bias)
     {
-        int g = b.N;
-        float[] aT = scratch.Get("bwd.aT." + which, index, k * rows, clear: false);
-        DenseGemm.Transpose(a, rows, k, aT);
-        float[] product = scratch.Get("bwd.product." + which, index, k * g, clear: false);
-        DenseGemm.Multiply(aT, k, rows, b, product, g, accumulate: false);
-        float[] transposed = scratch.Get("bwd.transposed." + which, index, k * g, clear: false);
-        DenseGemm.Transpose(product, k, g, transposed);
-        TensorPrimitives.Add(w, transposed, w);
+        if (rows <= k)
+        {
+            float[] gT = scratch.Get("bwd.gatesT", slot, g * rows, clear: false);
+            DenseGemm.Transpose(gates.AsSpan(0, rows * g), rows, g, gT);
+            DenseGemm.Multiply(gT, g, rows, scratch.Pack("bwd.a", slot, a.AsSpan(0, rows * k), rows, k), w, k, accumulate: true);
+            for (int j = 0; bias is not null && j < g; j++)
+            {
+                bias[j] += TensorPrimitives.Sum(gT.AsSpan(j * rows, rows));
+            }
+
+            return;
+        }
+
+        float[] aT = scratch.Get("bwd.aT", slot, k * rows, clear: false);
+        DenseGemm.Transpose(a.AsSpan(0, rows * k), rows, k, aT);
+        float[] product = scratch.Get("bwd.product", slot, k * g, clear: false);
+        DenseGemm.Multiply(aT, k, rows, scratch.Pack("bwd.gatesPacked", slot, gates.AsSpan(0, rows * g), rows, g), product, g, accumulate: false);
+        DenseGemm.AddTransposed(product, k, g, w);
+        for (int r = 0; bias is not null && r < rows; r++)
+        {
+            TensorPrimitives.Add(bias, gates.AsSpan(r * g, g), bias);
+        }
     }
 
     /// <summary><c>y = Wᵀ·x</c> for W <c>(rows, cols)</c>: x has rows elements, y has cols.</summary>

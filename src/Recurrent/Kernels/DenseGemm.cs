@@ -90,6 +90,27 @@ internal static unsafe class DenseGemm
         }
     }
 
+    /// <summary><c>W += Pᵀ</c> for P row-major <c>(rows, cols)</c> and W <c>(cols, rows)</c>, in 16 × 16 blocks.</summary>
+    public static void AddTransposed(ReadOnlySpan<float> p, int rows, int cols, Span<float> w)
+    {
+        const int Block = 16;
+        for (int r0 = 0; r0 < rows; r0 += Block)
+        {
+            int r1 = Math.Min(rows, r0 + Block);
+            for (int c0 = 0; c0 < cols; c0 += Block)
+            {
+                int c1 = Math.Min(cols, c0 + Block);
+                for (int r = r0; r < r1; r++)
+                {
+                    for (int col = c0; col < c1; col++)
+                    {
+                        w[(col * rows) + r] += p[(r * cols) + col];
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>One product as a parallel job: worker w takes a share of the 4-row blocks of A, or of the panels of B.</summary>
     private sealed class GemmJob(float* a, int m, int lda, PackedMatrix b, float* c, int ldc, bool accumulate) : IParallelJob
     {

@@ -26,6 +26,10 @@ public sealed class FiniteDifferenceTests
         "gru 2-layer",
         "rnn-tanh 2-layer bi",
         "rnn-relu",
+
+        // T·N = 2 rows ≤ every K: the weight gradients take the other orientation (Gᵀ·A straight into W).
+        "lstm short proj",
+        "gru short bi",
     };
 
     [Theory]
@@ -37,7 +41,9 @@ public sealed class FiniteDifferenceTests
         int layers = words.Contains("2-layer") ? 2 : 1;
         bool bi = words.Contains("bi");
         int proj = words.Contains("proj") ? 2 : 0;
-        const int T = 4, B = 2, I = 3, H = 3;
+        bool shortRun = words.Contains("short");
+        int T = shortRun ? 2 : 4, B = shortRun ? 1 : 2;
+        const int I = 3, H = 3;
         int d = bi ? 2 : 1, hOut = proj > 0 ? proj : H;
         RnnBase module = kind switch
         {
@@ -112,7 +118,7 @@ public sealed class FiniteDifferenceTests
             }
         }
 
-        Assert.True(checkedCount > 40, $"{config}: only {checkedCount} gradient elements checked");
+        Assert.True(checkedCount > 30, $"{config}: only {checkedCount} gradient elements checked");
 
         // And the double model is the library's function: its loss equals the float forward's to float rounding.
         Tensor<float> output = module switch
