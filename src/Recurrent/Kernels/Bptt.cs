@@ -417,16 +417,21 @@ internal static class Bptt
         }
 
         DenseGemm.Multiply(gi, rows, g, scratch.Pack("bwd.wih", index, w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
-        AddWeightGradient(scratch, (2 * index) + 0, gi, g, x, inputSize, rows, grad.WeightIH, grad.BiasIH);
-        AddWeightGradient(scratch, (2 * index) + 1, gh, g, hPrevAll, hOut, rows, grad.WeightHH, grad.BiasHH);
+        // Packed by rows at most once each, and once for both sides when they are the same gradients (LSTM, RNN).
+        PackedMatrix? giPacked = null, ghPacked = null;
+        PackedMatrix PackGi() => giPacked ??= scratch.Pack("bwd.gatesPacked", 2 * index, gi.AsSpan(0, rows * g), rows, g);
+        PackedMatrix PackGh() => ReferenceEquals(gh, gi) ? PackGi() : ghPacked ??= scratch.Pack("bwd.gatesPacked", (2 * index) + 1, gh.AsSpan(0, rows * g), rows, g);
+        AddWeightGradient(scratch, 2 * index, gi, PackGi, g, x, inputSize, rows, grad.WeightIH, grad.BiasIH);
+        AddWeightGradient(scratch, (2 * index) + 1, gh, PackGh, g, hPrevAll, hOut, rows, grad.WeightHH, grad.BiasHH);
     }
 
     /// <summary>
     /// <c>W (G, K) += Gᵀ·A</c> and <c>b += Σ_rows G</c> for gate gradients G <c>(rows, G)</c> and the layer's A <c>(rows, K)</c>,
     /// in the orientation that re-lays the smaller operand: few rows (T·N ≤ K, a small batch) form Gᵀ and accumulate
-    /// straight into W, with the biases as Gᵀ's row sums; many rows pack G by rows, form <c>(Aᵀ·G)</c> and add it transposed.
+    /// straight into W, with the biases as Gᵀ's row sums; many rows take G packed by rows (<paramref name="packedGates"/>),
+    /// form <c>[Aᵀ; 1]·G</c>, whose last row is the bias gradient, and add the rest transposed.
     /// </summary>
-    private static void AddWeightGradient(TrainingScratch scratch, int slot, float[] gates, int g, float[] a, int k, int rows, float[] w, float[]? bias)
+    private static void AddWeightGradient(TrainingScratch scratch, int slot, float[] gates, Func<PackedMatrix> packedGates, int g, float[] a, int k, int rows, float[] w, float[]? bias)
     {
         if (rows <= k)
         {
@@ -441,14 +446,15 @@ internal static class Bptt
             return;
         }
 
-        float[] aT = scratch.Get("bwd.aT", slot, k * rows, clear: false);
+        float[] aT = scratch.Get("bwd.aT", slot, (k + 1) * rows, clear: false);
         DenseGemm.Transpose(a.AsSpan(0, rows * k), rows, k, aT);
-        float[] product = scratch.Get("bwd.product", slot, k * g, clear: false);
-        DenseGemm.Multiply(aT, k, rows, scratch.Pack("bwd.gatesPacked", slot, gates.AsSpan(0, rows * g), rows, g), product, g, accumulate: false);
-        DenseGemm.AddTransposed(product, k, g, w);
-        for (int r = 0; bias is not null && r < rows; r++)
+        aT.AsSpan(k * rows, rows).Fill(1f);
+        float[] product = scratch.Get("bwd.product", slot, (k + 1) * g, clear: false);
+        DenseGemm.Multiply(aT, k + 1, rows, packedGates(), product, g, accumulate: false);
+        DenseGemm.AddTransposed(product.AsSpan(0, k * g), k, g, w);
+        if (bias is not null)
         {
-            TensorPrimitives.Add(bias, gates.AsSpan(r * g, g), bias);
+            TensorPrimitives.Add(bias, product.AsSpan(k * g, g), bias);
         }
     }
 
