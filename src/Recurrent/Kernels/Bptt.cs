@@ -243,7 +243,7 @@ internal sealed class BpttTape
 /// single large products over all T·N rows.
 /// Rows are time-major <c>(T, N, ·)</c>.
 /// </summary>
-internal static class Bptt
+internal static unsafe class Bptt
 {
     /// <summary>
     /// Backward through the stack: from dL/d(output) <c>(T, N, D·H_out)</c> and dL/dh_n, dL/dc_n (empty for zeros), adds every
@@ -337,70 +337,37 @@ internal static class Bptt
             gradCN.CopyTo(dc);
         }
 
-        for (int step = seqLen - 1; step >= 0; step--)
+        fixed (float* pGradOutput = gradOutput, pGradH0 = gradH0, pGradC0 = gradC0)
         {
-            int t = direction == 0 ? step : seqLen - 1 - step;
-            int prev = direction == 0 ? t - 1 : t + 1;
-            int active = tape.StepRows[t];
-            dhNext.AsSpan(0, active * hOut).Clear();
-
-            // Sequences not running at this step keep their gradient as it is (waiting for their last step, or final).
-            dh.AsSpan(active * hOut).CopyTo(dhNext.AsSpan(active * hOut));
-            for (int b = 0; b < active; b++)
+            var job = new StepJob
             {
-                int row = tape.Row(t, b);
-                bool first = tape.StartsAt(t, b, direction);
-                Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
-                TensorPrimitives.Add(dhRow, gradOutput.Slice((row * outWidth) + (direction * hOut), hOut), dhRow);
-                ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.HiddenRow(tape.Row(prev, b), hOut);
-                ReadOnlySpan<float> gates = dir.Gates.AsSpan(row * g, g);
-                Span<float> dGi = gi.AsSpan(row * g, g), dGh = gh.AsSpan(row * g, g);
-                ref float aux = ref dhf[0], prevState = ref dhf[0], dcOrDirect = ref dhf[0];
-                ReadOnlySpan<float> dhIn = dhRow;
-                switch (kind)
-                {
-                    case CellKind.Lstm:
-                        if (project)
-                        {
-                            // h = W_hr h_full: dW_hr += dh ⊗ h_full, dh_full = W_hrᵀ dh.
-                            Outer(dhRow, dir.HiddenFull.AsSpan(row * hidden, hidden), grad.WeightHR!);
-                            MatTVec(w.WeightHR!, hOut, hidden, dhRow, dhf);
-                            dhIn = dhf;
-                        }
+                Spec = spec,
+                W = w,
+                Grad = grad,
+                Dir = dir,
+                Tape = tape,
+                Direction = direction,
+                GradOutput = pGradOutput,
+                OutWidth = outWidth,
+                Gi = gi,
+                Gh = gh,
+                Dh = dh,
+                Dc = dc,
+                DhNext = dhNext,
+                DhFull = dhf,
+                Whh = whh,
+                GradH0 = pGradH0,
+                GradC0 = pGradC0,
+            };
 
-                        aux = ref dir.Cells[row * hidden];
-                        prevState = ref first ? ref dir.C0[b * hidden] : ref dir.Cells[tape.Row(prev, b) * hidden];
-                        dcOrDirect = ref dc[b * hidden];
-                        break;
-
-                    case CellKind.Gru:
-                        aux = ref dir.HiddenNew[row * hidden];
-                        prevState = ref MemoryMarshal.GetReference(hPrev);
-                        dcOrDirect = ref dhNext[b * hOut];
-                        break;
-                }
-
-                GateGradients.Apply(
-                    kind,
-                    hidden,
-                    ref MemoryMarshal.GetReference(gates),
-                    ref MemoryMarshal.GetReference(dhIn),
-                    ref aux,
-                    ref prevState,
-                    ref dcOrDirect,
-                    ref MemoryMarshal.GetReference(dGi),
-                    ref MemoryMarshal.GetReference(dGh));
+            // Rows are independent in the time loop: a large batch is shared by rows, each worker running every step of its
+            // own rows with no barrier. A projection's dW_hr is one matrix all rows add into, so it stays on one thread.
+            int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+            threads = project ? 1 : Math.Min(threads, batch / LayerJob.RowSplitMinRows);
+            if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
+            {
+                job.Execute(0, 1);
             }
-
-            // dh_{t-1} = (hidden-side gate gradients) · W_hh (+ GRU's direct z·dh) for the active rows, one product.
-            DenseGemm.Multiply(gh.AsSpan(tape.Row(t, 0) * g, active * g), active, g, whh, dhNext, hOut, accumulate: true);
-            (dh, dhNext) = (dhNext, dh);
-        }
-
-        dh.CopyTo(gradH0);
-        if (kind == CellKind.Lstm)
-        {
-            dc.CopyTo(gradC0);
         }
 
         // After the loop, the large products over all T·N rows: dX += Gi·W_ih, dW_ih += Giᵀ·X, dW_hh += Ghᵀ·H_prev, biases.
@@ -455,6 +422,119 @@ internal static class Bptt
         if (bias is not null)
         {
             TensorPrimitives.Add(bias, product.AsSpan(k * g, g), bias);
+        }
+    }
+
+    /// <summary>The backward time loop of one (layer, direction) for a share of the batch rows; writes dL/dh0 and dL/dc0 of its rows.</summary>
+    private sealed unsafe class StepJob : IParallelJob
+    {
+        public RecurrentSpec Spec;
+        public LayerWeights W = null!;
+        public LayerWeights Grad = null!;
+        public DirectionTape Dir = null!;
+        public BpttTape Tape = null!;
+        public int Direction;
+        public float* GradOutput;
+        public int OutWidth;
+        public float[] Gi = [], Gh = [], Dh = [], Dc = [], DhNext = [], DhFull = [];
+        public PackedMatrix Whh = null!;
+        public float* GradH0;
+        public float* GradC0;
+
+        public void Execute(int worker, int workers)
+        {
+            int batch = Tape.Batch;
+            int blocks = (batch + 3) / 4;
+            int rs = Math.Min(batch, 4 * ((blocks * worker) / workers)), re = Math.Min(batch, 4 * ((blocks * (worker + 1)) / workers));
+            if (re > rs)
+            {
+                Run(rs, re, parallelProducts: workers == 1);
+            }
+        }
+
+        private void Run(int rs, int re, bool parallelProducts)
+        {
+            RecurrentSpec spec = Spec;
+            CellKind kind = spec.Kind;
+            int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, seqLen = Tape.SeqLen, direction = Direction;
+            bool project = spec.ProjSize > 0;
+            DirectionTape dir = Dir;
+            BpttTape tape = Tape;
+            float[] gi = Gi, gh = Gh, dh = Dh, dc = Dc, dhNext = DhNext, dhf = DhFull;
+            var gradOutput = new ReadOnlySpan<float>(GradOutput, tape.TotalRows * OutWidth);
+            for (int step = seqLen - 1; step >= 0; step--)
+            {
+                int t = direction == 0 ? step : seqLen - 1 - step;
+                int prev = direction == 0 ? t - 1 : t + 1;
+                int end = Math.Min(re, tape.StepRows[t]);
+
+                // Sequences not running at this step keep their gradient as it is (waiting for their last step, or final).
+                if (end > rs)
+                {
+                    dhNext.AsSpan(rs * hOut, (end - rs) * hOut).Clear();
+                }
+
+                int idle = Math.Max(rs, end);
+                dh.AsSpan(idle * hOut, (re - idle) * hOut).CopyTo(dhNext.AsSpan(idle * hOut));
+                for (int b = rs; b < end; b++)
+                {
+                    int row = tape.Row(t, b);
+                    bool first = tape.StartsAt(t, b, direction);
+                    Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
+                    TensorPrimitives.Add(dhRow, gradOutput.Slice((row * OutWidth) + (direction * hOut), hOut), dhRow);
+                    ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.HiddenRow(tape.Row(prev, b), hOut);
+                    ref float aux = ref dhf[0], prevState = ref dhf[0], dcOrDirect = ref dhf[0];
+                    ReadOnlySpan<float> dhIn = dhRow;
+                    switch (kind)
+                    {
+                        case CellKind.Lstm:
+                            if (project)
+                            {
+                                // h = W_hr h_full: dW_hr += dh ⊗ h_full, dh_full = W_hrᵀ dh.
+                                Outer(dhRow, dir.HiddenFull.AsSpan(row * hidden, hidden), Grad.WeightHR!);
+                                MatTVec(W.WeightHR!, hOut, hidden, dhRow, dhf);
+                                dhIn = dhf;
+                            }
+
+                            aux = ref dir.Cells[row * hidden];
+                            prevState = ref first ? ref dir.C0[b * hidden] : ref dir.Cells[tape.Row(prev, b) * hidden];
+                            dcOrDirect = ref dc[b * hidden];
+                            break;
+
+                        case CellKind.Gru:
+                            aux = ref dir.HiddenNew[row * hidden];
+                            prevState = ref MemoryMarshal.GetReference(hPrev);
+                            dcOrDirect = ref dhNext[b * hOut];
+                            break;
+                    }
+
+                    GateGradients.Apply(
+                        kind,
+                        hidden,
+                        ref dir.Gates[row * g],
+                        ref MemoryMarshal.GetReference(dhIn),
+                        ref aux,
+                        ref prevState,
+                        ref dcOrDirect,
+                        ref gi[row * g],
+                        ref gh[row * g]);
+                }
+
+                // dh_{t-1} = (hidden-side gate gradients) · W_hh (+ GRU's direct z·dh) for these rows, one product.
+                if (end > rs)
+                {
+                    DenseGemm.Multiply(
+                        gh.AsSpan(tape.Row(t, rs) * g, (end - rs) * g), end - rs, g, Whh, dhNext.AsSpan(rs * hOut), hOut, accumulate: true, parallel: parallelProducts);
+                }
+
+                (dh, dhNext) = (dhNext, dh);
+            }
+
+            dh.AsSpan(rs * hOut, (re - rs) * hOut).CopyTo(new Span<float>(GradH0 + (rs * hOut), (re - rs) * hOut));
+            if (kind == CellKind.Lstm)
+            {
+                dc.AsSpan(rs * hidden, (re - rs) * hidden).CopyTo(new Span<float>(GradC0 + (rs * hidden), (re - rs) * hidden));
+            }
         }
     }
 

@@ -51,14 +51,22 @@ internal static unsafe class DenseGemm
     private const long MinParallelWork = 1L << 20;
 
     /// <summary><c>C (M, N) (+)= A (M, K) · B</c>, A row stride <paramref name="lda"/>, C row stride <paramref name="ldc"/>.</summary>
-    public static void Multiply(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate)
+    /// <param name="a"></param>
+    /// <param name="m"></param>
+    /// <param name="lda"></param>
+    /// <param name="b"></param>
+    /// <param name="c"></param>
+    /// <param name="ldc"></param>
+    /// <param name="accumulate"></param>
+    /// <param name="parallel">False inside a job already running on the worker pool (the pool does not nest).</param>
+    public static void Multiply(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate, bool parallel = true)
     {
         if (m == 0 || b.N == 0)
         {
             return;
         }
 
-        int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+        int threads = parallel ? Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers) : 1;
         fixed (float* pa = a, pc = c)
         {
             var job = new GemmJob(pa, m, lda, b, pc, ldc, accumulate);

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Numerics.Tensors;
 using FluentAssertions;
 using Recurrent.Tests.TestUtilities;
@@ -10,6 +11,76 @@ namespace Recurrent.Tests.Properties;
 [Collection(nameof(ThreadSettings))]
 public sealed class ThreadCountTests
 {
+    [Theory]
+    [InlineData("lstm", false)]
+    [InlineData("gru", false)]
+    [InlineData("rnn", false)]
+    [InlineData("lstm", true)]
+    public void Backward_SameBitsAtEveryThreadCount(string kind, bool packed)
+    {
+        // Batch 20: two threads share the backward time loop by rows (blocks of 4 rows, 8 and 12) and the large products.
+        const int seq = 9, batch = 20, input = 6, hidden = 40;
+        int saved = Parallelism.NumThreads;
+        try
+        {
+            (float[] Input, float[] H0, float[][] Params)? first = null;
+            for (int threads = 1; threads <= 2; threads++)
+            {
+                Parallelism.NumThreads = threads;
+                RnnBase layer = kind switch
+                {
+                    "lstm" => new Lstm(input, hidden, numLayers: 2, bidirectional: true, seed: 5),
+                    "gru" => new Gru(input, hidden, numLayers: 2, bidirectional: true, seed: 5),
+                    _ => new Rnn(input, hidden, numLayers: 2, bidirectional: true, seed: 5),
+                };
+                Tensor<float> x = T.Random(6, 1f, seq, batch, input);
+                Tensor<float> gradOut = T.Random(7, 1f, seq, batch, 2 * hidden);
+                int[] lengths = Enumerable.Range(0, batch).Select(b => 1 + ((b * 5) % seq)).OrderByDescending(l => l).ToArray();
+                RnnGradients grads;
+                if (packed)
+                {
+                    var lstm = (Lstm)layer;
+                    PackedSequence xs = RnnUtils.PackPaddedSequence(x, lengths);
+                    _ = lstm.Forward(xs);
+                    grads = lstm.Backward(RnnUtils.PackPaddedSequence(gradOut, lengths));
+                }
+                else
+                {
+                    grads = layer switch
+                    {
+                        Lstm l => Run(l.Forward(x).Output, () => l.Backward(gradOut)),
+                        Gru g => Run(g.Forward(x).Output, () => g.Backward(gradOut)),
+                        _ => Run(((Rnn)layer).Forward(x).Output, () => ((Rnn)layer).Backward(gradOut)),
+                    };
+                }
+
+                var result = (T.Values(grads.GradInput), T.Values(grads.GradH0), layer.Parameters().Select(p => T.Values(p.Grad!)).ToArray());
+                if (first is null)
+                {
+                    first = result;
+                    continue;
+                }
+
+                result.Item1.Should().Equal(first.Value.Input, "dL/d(input) at {0} threads", threads);
+                result.Item2.Should().Equal(first.Value.H0, "dL/dh0 at {0} threads", threads);
+                for (int i = 0; i < result.Item3.Length; i++)
+                {
+                    result.Item3[i].Should().Equal(first.Value.Params[i], "parameter {0}'s gradient at {1} threads", i, threads);
+                }
+            }
+        }
+        finally
+        {
+            Parallelism.NumThreads = saved;
+        }
+    }
+
+    private static RnnGradients Run(Tensor<float> output, Func<RnnGradients> backward)
+    {
+        _ = output;
+        return backward();
+    }
+
     [Theory]
     [InlineData("lstm", false, 1)]
     [InlineData("lstm", true, 2)]
