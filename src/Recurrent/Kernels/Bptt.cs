@@ -384,30 +384,28 @@ internal static unsafe class Bptt
         }
 
         DenseGemm.Multiply(gi, rows, g, scratch.Pack("bwd.wih", index, w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
-        // Packed by rows at most once each, and once for both sides when they are the same gradients (LSTM, RNN).
-        PackedMatrix? giPacked = null, ghPacked = null;
-        PackedMatrix PackGi() => giPacked ??= scratch.Pack("bwd.gatesPacked", 2 * index, gi.AsSpan(0, rows * g), rows, g);
-        PackedMatrix PackGh() => ReferenceEquals(gh, gi) ? PackGi() : ghPacked ??= scratch.Pack("bwd.gatesPacked", (2 * index) + 1, gh.AsSpan(0, rows * g), rows, g);
-        AddWeightGradient(scratch, 2 * index, gi, PackGi, g, x, inputSize, rows, grad.WeightIH, grad.BiasIH);
-        AddWeightGradient(scratch, (2 * index) + 1, gh, PackGh, g, hPrevAll, hOut, rows, grad.WeightHH, grad.BiasHH);
+        // Re-laid at most once each, and once for both sides when they are the same gradients (LSTM, RNN).
+        var giLaid = new GateLayouts(scratch, 2 * index, gi, rows, g);
+        GateLayouts ghLaid = ReferenceEquals(gh, gi) ? giLaid : new GateLayouts(scratch, (2 * index) + 1, gh, rows, g);
+        AddWeightGradient(scratch, 2 * index, giLaid, x, inputSize, grad.WeightIH, grad.BiasIH);
+        AddWeightGradient(scratch, (2 * index) + 1, ghLaid, hPrevAll, hOut, grad.WeightHH, grad.BiasHH);
     }
 
     /// <summary>
     /// <c>W (G, K) += Gᵀ·A</c> and <c>b += Σ_rows G</c> for gate gradients G <c>(rows, G)</c> and the layer's A <c>(rows, K)</c>,
     /// in the orientation that re-lays the smaller operand: few rows (T·N ≤ K, a small batch) form Gᵀ and accumulate
-    /// straight into W, with the biases as Gᵀ's row sums; many rows take G packed by rows (<paramref name="packedGates"/>),
-    /// form <c>[Aᵀ; 1]·G</c>, whose last row is the bias gradient, and add the rest transposed.
+    /// straight into W; many rows take G packed by rows, form <c>[Aᵀ; 1]·G</c>, whose last row is the bias gradient, and
+    /// add the rest transposed.
     /// </summary>
-    private static void AddWeightGradient(TrainingScratch scratch, int slot, float[] gates, Func<PackedMatrix> packedGates, int g, float[] a, int k, int rows, float[] w, float[]? bias)
+    private static void AddWeightGradient(TrainingScratch scratch, int slot, GateLayouts gates, float[] a, int k, float[] w, float[]? bias)
     {
+        int rows = gates.Rows, g = gates.Width;
         if (rows <= k)
         {
-            float[] gT = scratch.Get("bwd.gatesT", slot, g * rows, clear: false);
-            DenseGemm.Transpose(gates.AsSpan(0, rows * g), rows, g, gT);
-            DenseGemm.Multiply(gT, g, rows, scratch.Pack("bwd.a", slot, a.AsSpan(0, rows * k), rows, k), w, k, accumulate: true);
-            for (int j = 0; bias is not null && j < g; j++)
+            DenseGemm.Multiply(gates.Transposed(), g, rows, scratch.Pack("bwd.a", slot, a.AsSpan(0, rows * k), rows, k), w, k, accumulate: true);
+            for (int r = 0; bias is not null && r < rows; r++)
             {
-                bias[j] += TensorPrimitives.Sum(gT.AsSpan(j * rows, rows));
+                TensorPrimitives.Add(bias, gates.Plain.AsSpan(r * g, g), bias);
             }
 
             return;
@@ -417,12 +415,38 @@ internal static unsafe class Bptt
         DenseGemm.Transpose(a.AsSpan(0, rows * k), rows, k, aT);
         aT.AsSpan(k * rows, rows).Fill(1f);
         float[] product = scratch.Get("bwd.product", slot, (k + 1) * g, clear: false);
-        DenseGemm.Multiply(aT, k + 1, rows, packedGates(), product, g, accumulate: false);
+        DenseGemm.Multiply(aT, k + 1, rows, gates.PackedByRows(), product, g, accumulate: false);
         DenseGemm.AddTransposed(product.AsSpan(0, k * g), k, g, w);
         if (bias is not null)
         {
             TensorPrimitives.Add(bias, product.AsSpan(k * g, g), bias);
         }
+    }
+
+    /// <summary>Gate gradients <c>(rows, G)</c> and, made on first use, their transpose and their row-packed form.</summary>
+    private sealed class GateLayouts(TrainingScratch scratch, int slot, float[] plain, int rows, int width)
+    {
+        private float[]? _transposed;
+        private PackedMatrix? _packed;
+
+        public float[] Plain => plain;
+
+        public int Rows => rows;
+
+        public int Width => width;
+
+        public float[] Transposed()
+        {
+            if (_transposed is null)
+            {
+                _transposed = scratch.Get("bwd.gatesT", slot, rows * width, clear: false);
+                DenseGemm.Transpose(plain.AsSpan(0, rows * width), rows, width, _transposed);
+            }
+
+            return _transposed;
+        }
+
+        public PackedMatrix PackedByRows() => _packed ??= scratch.Pack("bwd.gatesPacked", slot, plain.AsSpan(0, rows * width), rows, width);
     }
 
     /// <summary>The backward time loop of one (layer, direction) for a share of the batch rows; writes dL/dh0 and dL/dc0 of its rows.</summary>

@@ -81,6 +81,13 @@ internal static unsafe class DenseGemm
     public static void Transpose(ReadOnlySpan<float> a, int rows, int cols, Span<float> t)
     {
         const int Block = 16;
+        if ((long)rows * cols > a.Length || (long)rows * cols > t.Length)
+        {
+            throw new ArgumentException("the matrices are smaller than rows × cols");
+        }
+
+        ref float src = ref MemoryMarshal.GetReference(a);
+        ref float dst = ref MemoryMarshal.GetReference(t);
         for (int r0 = 0; r0 < rows; r0 += Block)
         {
             int r1 = Math.Min(rows, r0 + Block);
@@ -89,9 +96,10 @@ internal static unsafe class DenseGemm
                 int c1 = Math.Min(cols, c0 + Block);
                 for (int r = r0; r < r1; r++)
                 {
+                    ref float row = ref Unsafe.Add(ref src, (nint)r * cols);
                     for (int col = c0; col < c1; col++)
                     {
-                        t[(col * rows) + r] = a[(r * cols) + col];
+                        Unsafe.Add(ref dst, ((nint)col * rows) + r) = Unsafe.Add(ref row, col);
                     }
                 }
             }
