@@ -288,19 +288,20 @@ public abstract class RnnBase : Module
             CheckGradient(gradCN, shape.StateLengths(numStates, HiddenSize), nameof(gradCN));
         }
 
-        // Each parameter's gradient of this call, in the module's scratch, then added to its Grad.
         BpttTape tape = record.Tape;
         TrainingScratch scratch = tape.Scratch;
+
+        // The backward pass adds straight into each parameter's Grad (a frozen one's into scratch).
         var grads = new LayerWeights[_weights.Length];
         for (int i = 0; i < grads.Length; i++)
         {
-            LayerWeights w = _weights[i];
+            Parameter?[] set = _parameterSets[i];
             grads[i] = new LayerWeights(
-                scratch.Get("grad.wih", i, w.WeightIH.Length, clear: true),
-                scratch.Get("grad.whh", i, w.WeightHH.Length, clear: true),
-                w.BiasIH is null ? null : scratch.Get("grad.bih", i, w.BiasIH.Length, clear: true),
-                w.BiasHH is null ? null : scratch.Get("grad.bhh", i, w.BiasHH.Length, clear: true),
-                w.WeightHR is null ? null : scratch.Get("grad.whr", i, w.WeightHR.Length, clear: true));
+                set[0]!.GradTarget(scratch, "grad.wih", i),
+                set[1]!.GradTarget(scratch, "grad.whh", i),
+                set[2]?.GradTarget(scratch, "grad.bih", i),
+                set[3]?.GradTarget(scratch, "grad.bhh", i),
+                set[4]?.GradTarget(scratch, "grad.whr", i));
         }
 
         // dL/d(input) comes back time-major: returned as it is, or (batch-first) through scratch into a fresh tensor.
@@ -324,16 +325,6 @@ public abstract class RnnBase : Module
         gradH0 = Permute(gradH0, numStates, shape.Batch, hOut, order, toSorted: false);
         gradC0 = lstm ? Permute(gradC0, numStates, shape.Batch, HiddenSize, order, toSorted: false) : gradC0;
         _record = null;
-        for (int i = 0; i < grads.Length; i++)
-        {
-            Parameter?[] set = _parameterSets[i];
-            set[0]!.AccumulateGrad(grads[i].WeightIH);
-            set[1]!.AccumulateGrad(grads[i].WeightHH);
-            set[2]?.AccumulateGrad(grads[i].BiasIH);
-            set[3]?.AccumulateGrad(grads[i].BiasHH);
-            set[4]?.AccumulateGrad(grads[i].WeightHR);
-        }
-
         if (layOut)
         {
             float[] laidOut = new float[gradInput.Length];

@@ -184,19 +184,16 @@ public abstract class RnnCellBase : Module
             ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"gradH (and gradC) must hold {n} floats, the forward's h' shape"), nameof(gradH));
         }
 
+        // The backward pass adds straight into each parameter's Grad (a frozen one's into scratch).
         var grads = new LayerWeights(
-            _scratch.Get("grad.wih", 0, WeightIH.Length, clear: true),
-            _scratch.Get("grad.whh", 0, WeightHH.Length, clear: true),
-            BiasIH is null ? null : _scratch.Get("grad.bih", 0, BiasIH.Length, clear: true),
-            BiasHH is null ? null : _scratch.Get("grad.bhh", 0, BiasHH.Length, clear: true),
+            WeightIH.GradTarget(_scratch, "grad.wih", 0),
+            WeightHH.GradTarget(_scratch, "grad.whh", 0),
+            BiasIH?.GradTarget(_scratch, "grad.bih", 0),
+            BiasHH?.GradTarget(_scratch, "grad.bhh", 0),
             null);
         float[] gradInput = new float[record.Batch * InputSize], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
         Bptt.Backward(_spec, _weights, record.Tape, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
         _record = null;
-        WeightIH.AccumulateGrad(grads.WeightIH);
-        WeightHH.AccumulateGrad(grads.WeightHH);
-        BiasIH?.AccumulateGrad(grads.BiasIH);
-        BiasHH?.AccumulateGrad(grads.BiasHH);
         nint[] inputLengths = record.Unbatched ? [InputSize] : [record.Batch, InputSize];
         nint[] stateLengths = record.Unbatched ? [HiddenSize] : [record.Batch, HiddenSize];
         return new CellGradients(

@@ -48,6 +48,34 @@ public sealed class GradientTests(ITestOutputHelper log)
         gru.Parameters().Should().OnlyContain(p => p.Grad == null);
     }
 
+    [Theory]
+    [InlineData(5, 2)]
+    [InlineData(2, 1)]
+    public void FrozenRecurrentParameter_GetsNoGradient_OthersUnchanged(int seq, int batch)
+    {
+        // T·N = 10 rows takes the many-rows weight-gradient path, 2 rows the few-rows one (straight into Grad).
+        Tensor<float> x = T.Random(1, 1f, seq, batch, 3);
+        Tensor<float> gradOutput = T.Random(2, 1f, seq, batch, 4);
+        var free = new Lstm(3, 4, seed: 1);
+        free.Forward(x);
+        free.Backward(gradOutput);
+        var frozen = new Lstm(3, 4, seed: 1);
+        Parameter weightHH = frozen.NamedParameters().Single(p => p.Name == "weight_hh_l0").Parameter;
+        weightHH.RequiresGrad = false;
+        frozen.Forward(x);
+        frozen.Backward(gradOutput);
+        frozen.Forward(x);
+        frozen.Backward(gradOutput);
+        weightHH.Grad.Should().BeNull();
+        foreach (((string name, Parameter f), (_, Parameter p)) in frozen.NamedParameters().Zip(free.NamedParameters()))
+        {
+            if (name != "weight_hh_l0")
+            {
+                TensorAssert.Close(T.Values(p.Grad!).Select(v => v + v).ToArray(), T.Values(f.Grad!), 1e-6f, name + " after two backward passes");
+            }
+        }
+    }
+
     [Fact]
     public void Backward_WithoutTrainingForward_Throws()
     {
