@@ -245,6 +245,9 @@ internal sealed class BpttTape
 /// </summary>
 internal static unsafe class Bptt
 {
+    /// <summary>Per-step work below this many multiply-adds runs on one thread (as in <see cref="LayerDriver"/>).</summary>
+    private const long MinParallelStepWork = 40_000;
+
     /// <summary>
     /// Backward through the stack: from dL/d(output) <c>(T, N, D·H_out)</c> and dL/dh_n, dL/dc_n (empty for zeros), adds every
     /// parameter's gradient into <paramref name="grads"/> (per (layer, direction): W_ih, W_hh, b_ih, b_hh, W_hr) and writes
@@ -361,11 +364,24 @@ internal static unsafe class Bptt
             };
 
             // Rows are independent in the time loop: a large batch is shared by rows, each worker running every step of its
-            // own rows with no barrier. A projection's dW_hr is one matrix all rows add into, so it stays on one thread.
-            int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
-            threads = project ? 1 : Math.Min(threads, batch / LayerJob.RowSplitMinRows);
+            // own rows with no barrier. A small batch is shared by hidden units (panels of W_hh's columns), one barrier a
+            // step, so each worker streams only its share of W_hh. A projection's dW_hr is one matrix all rows add into
+            // and its dh_full needs all of dh, so it stays on one thread.
+            int threads = project ? 1 : Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+            if (batch >= LayerJob.RowSplitMinRows * 2)
+            {
+                threads = Math.Min(threads, batch / LayerJob.RowSplitMinRows);
+            }
+            else
+            {
+                threads = (long)batch * g * hOut < MinParallelStepWork ? 1 : Math.Min(threads, whh.Panels);
+                job.ByColumns = threads > 1;
+                job.Barrier = threads > 1 ? new SpinBarrier(threads) : SpinBarrier.Alone;
+            }
+
             if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
             {
+                job.ByColumns = false;
                 job.Execute(0, 1);
             }
         }
@@ -464,15 +480,98 @@ internal static unsafe class Bptt
         public PackedMatrix Whh = null!;
         public float* GradH0;
         public float* GradC0;
+        public bool ByColumns;
+        public SpinBarrier Barrier = SpinBarrier.Alone;
 
         public void Execute(int worker, int workers)
         {
+            if (ByColumns)
+            {
+                int panels = Whh.Panels, width = PackedMatrix.Width;
+                int p0 = (panels * worker) / workers, p1 = (panels * (worker + 1)) / workers;
+                RunColumns(p0, p1, Math.Min(Spec.OutputSize, p0 * width), Math.Min(Spec.OutputSize, p1 * width));
+                return;
+            }
+
             int batch = Tape.Batch;
             int blocks = (batch + 3) / 4;
             int rs = Math.Min(batch, 4 * ((blocks * worker) / workers)), re = Math.Min(batch, 4 * ((blocks * (worker + 1)) / workers));
             if (re > rs)
             {
                 Run(rs, re, parallelProducts: workers == 1);
+            }
+        }
+
+        /// <summary>
+        /// Every row, hidden units [n0, n1) (no projection, so H_out = H): the gate derivatives of these units, a barrier (the
+        /// product needs every unit's gate gradients), then dh_{t-1}'s columns [n0, n1) from W_hh's panels [p0, p1). The next
+        /// step reads only those columns, so one barrier a step is enough.
+        /// </summary>
+        private void RunColumns(int p0, int p1, int n0, int n1)
+        {
+            RecurrentSpec spec = Spec;
+            CellKind kind = spec.Kind;
+            int hidden = spec.HiddenSize, g = spec.GateSize, seqLen = Tape.SeqLen, direction = Direction, batch = Tape.Batch, units = n1 - n0;
+            DirectionTape dir = Dir;
+            BpttTape tape = Tape;
+            float[] gi = Gi, gh = Gh, dh = Dh, dc = Dc, dhNext = DhNext;
+            var gradOutput = new ReadOnlySpan<float>(GradOutput, tape.TotalRows * OutWidth);
+            for (int step = seqLen - 1; step >= 0; step--)
+            {
+                int t = direction == 0 ? step : seqLen - 1 - step;
+                int prev = direction == 0 ? t - 1 : t + 1;
+                int active = tape.StepRows[t];
+                for (int b = 0; b < batch; b++)
+                {
+                    Span<float> next = dhNext.AsSpan((b * hidden) + n0, units);
+                    if (b >= active)
+                    {
+                        // Not running at this step: the gradient waits as it is.
+                        dh.AsSpan((b * hidden) + n0, units).CopyTo(next);
+                        continue;
+                    }
+
+                    next.Clear();
+                    int row = tape.Row(t, b);
+                    bool first = tape.StartsAt(t, b, direction);
+                    Span<float> dhUnits = dh.AsSpan((b * hidden) + n0, units);
+                    TensorPrimitives.Add(dhUnits, gradOutput.Slice((row * OutWidth) + (direction * hidden) + n0, units), dhUnits);
+                    ref float aux = ref dhUnits[0], prevState = ref dhUnits[0], dcOrDirect = ref dhUnits[0];
+                    switch (kind)
+                    {
+                        case CellKind.Lstm:
+                            aux = ref dir.Cells[(row * hidden) + n0];
+                            prevState = ref first ? ref dir.C0[(b * hidden) + n0] : ref dir.Cells[(tape.Row(prev, b) * hidden) + n0];
+                            dcOrDirect = ref dc[(b * hidden) + n0];
+                            break;
+
+                        case CellKind.Gru:
+                            aux = ref dir.HiddenNew[(row * hidden) + n0];
+                            prevState = ref MemoryMarshal.GetReference(first ? dir.H0.AsSpan((b * hidden) + n0, units) : dir.HiddenRow(tape.Row(prev, b), hidden)[n0..]);
+                            dcOrDirect = ref next[0];
+                            break;
+                    }
+
+                    GateGradients.Apply(
+                        kind, units, hidden, ref dir.Gates[(row * g) + n0], ref dhUnits[0], ref aux, ref prevState, ref dcOrDirect, ref gi[(row * g) + n0], ref gh[(row * g) + n0]);
+                }
+
+                Barrier.SignalAndWait();
+                if (active > 0)
+                {
+                    DenseGemm.MultiplyPanels(gh.AsSpan(tape.Row(t, 0) * g, active * g), active, g, Whh, dhNext, hidden, p0, p1);
+                }
+
+                (dh, dhNext) = (dhNext, dh);
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                dh.AsSpan((b * hidden) + n0, units).CopyTo(new Span<float>(GradH0 + (b * hidden) + n0, units));
+                if (kind == CellKind.Lstm)
+                {
+                    dc.AsSpan((b * hidden) + n0, units).CopyTo(new Span<float>(GradC0 + (b * hidden) + n0, units));
+                }
             }
         }
 
@@ -534,6 +633,7 @@ internal static unsafe class Bptt
 
                     GateGradients.Apply(
                         kind,
+                        hidden,
                         hidden,
                         ref dir.Gates[row * g],
                         ref MemoryMarshal.GetReference(dhIn),

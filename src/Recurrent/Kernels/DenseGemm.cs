@@ -48,7 +48,7 @@ internal sealed class PackedMatrix
 internal static unsafe class DenseGemm
 {
     /// <summary>Products below this many multiply-adds run on the calling thread.</summary>
-    private const long MinParallelWork = 1L << 20;
+    private const long MinParallelWork = 1L << 24;
 
     /// <summary><c>C (M, N) (+)= A (M, K) · B</c>, A row stride <paramref name="lda"/>, C row stride <paramref name="ldc"/>.</summary>
     /// <param name="a"></param>
@@ -73,6 +73,19 @@ internal static unsafe class DenseGemm
             if (threads <= 1 || (long)m * b.K * b.N < MinParallelWork || !WorkerPool.Shared.TryRun(job, threads))
             {
                 job.Execute(0, 1);
+            }
+        }
+    }
+
+    /// <summary><c>C (M, ·) += A · B</c> for B's panels [<paramref name="p0"/>, <paramref name="p1"/>) only, on the calling thread (a worker's share).</summary>
+    public static void MultiplyPanels(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, int p0, int p1)
+    {
+        fixed (float* pa = a, pc = c)
+        {
+            var job = new GemmJob(pa, m, lda, b, pc, ldc, accumulate: true);
+            for (int p = p0; p < p1; p++)
+            {
+                job.Panel(p, 0, m);
             }
         }
     }
@@ -144,7 +157,7 @@ internal static unsafe class DenseGemm
 
         private static (int Start, int End) Share(int count, int rank, int size) => ((count * rank) / size, (count * (rank + 1)) / size);
 
-        private void Panel(int p, int r0, int r1)
+        public void Panel(int p, int r0, int r1)
         {
             int k = b.K, w = PackedMatrix.Width, valid = Math.Min(w, b.N - (p * w));
             ref float panel = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b.Data), p * k * w);

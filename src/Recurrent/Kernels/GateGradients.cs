@@ -19,7 +19,8 @@ internal static class GateGradients
 {
     /// <summary>Dispatches to the widest accelerated tier.</summary>
     /// <param name="kind">The cell.</param>
-    /// <param name="hidden">H.</param>
+    /// <param name="units">How many units, from each reference on: H for a whole row, fewer for a worker's share.</param>
+    /// <param name="hidden">H: the distance between gate blocks in <paramref name="gates"/>, <paramref name="dGi"/> and <paramref name="dGh"/>.</param>
     /// <param name="gates">Activated gates, gates·H.</param>
     /// <param name="dh">dL/dh_t, H.</param>
     /// <param name="aux">LSTM: c_t; GRU: hn; RNN: unused.</param>
@@ -27,34 +28,34 @@ internal static class GateGradients
     /// <param name="dc">LSTM: dL/dc_t from the step after, replaced by dL/dc_{t-1}; GRU: receives dh·z; RNN: unused.</param>
     /// <param name="dGi">Input-side gate gradients, gates·H.</param>
     /// <param name="dGh">GRU: hidden-side gate gradients, gates·H; otherwise unused.</param>
-    public static void Apply(CellKind kind, int hidden, ref float gates, ref float dh, ref float aux, ref float prev, ref float dc, ref float dGi, ref float dGh)
+    public static void Apply(CellKind kind, int units, int hidden, ref float gates, ref float dh, ref float aux, ref float prev, ref float dc, ref float dGi, ref float dGh)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Apply<Simd512, Vector512<float>>(kind, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh);
+            Apply<Simd512, Vector512<float>>(kind, units, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Apply<Simd256, Vector256<float>>(kind, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh);
+            Apply<Simd256, Vector256<float>>(kind, units, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh);
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            Apply<Simd128, Vector128<float>>(kind, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh);
+            Apply<Simd128, Vector128<float>>(kind, units, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh);
         }
         else
         {
-            ApplyScalar(kind, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh, 0);
+            ApplyScalar(kind, units, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh, 0);
         }
     }
 
     /// <summary>One vector tier; the units that do not fill a whole vector go to <see cref="ApplyScalar"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Apply<TS, TV>(CellKind kind, int hidden, ref float gates, ref float dh, ref float aux, ref float prev, ref float dc, ref float dGi, ref float dGh)
+    internal static void Apply<TS, TV>(CellKind kind, int units, int hidden, ref float gates, ref float dh, ref float aux, ref float prev, ref float dc, ref float dGi, ref float dGh)
         where TS : struct, ISimd<TV>
         where TV : struct
     {
         int w = TS.Count;
-        int vectorUnits = hidden - (hidden % w);
+        int vectorUnits = units - (units % w);
         nuint H = (nuint)hidden;
         TV one = TS.Create(1f);
         for (int j = 0; j < vectorUnits; j += w)
@@ -105,14 +106,14 @@ internal static class GateGradients
             }
         }
 
-        ApplyScalar(kind, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh, vectorUnits);
+        ApplyScalar(kind, units, hidden, ref gates, ref dh, ref aux, ref prev, ref dc, ref dGi, ref dGh, vectorUnits);
     }
 
-    /// <summary>The scalar tier (the reference), and the tail of the vector tiers: units [<paramref name="start"/>, H).</summary>
-    internal static void ApplyScalar(CellKind kind, int hidden, ref float gates, ref float dh, ref float aux, ref float prev, ref float dc, ref float dGi, ref float dGh, int start)
+    /// <summary>The scalar tier (the reference), and the tail of the vector tiers: units [<paramref name="start"/>, <paramref name="units"/>).</summary>
+    internal static void ApplyScalar(CellKind kind, int units, int hidden, ref float gates, ref float dh, ref float aux, ref float prev, ref float dc, ref float dGi, ref float dGh, int start)
     {
         int H = hidden;
-        for (int j = start; j < hidden; j++)
+        for (int j = start; j < units; j++)
         {
             float d = Unsafe.Add(ref dh, j);
             switch (kind)

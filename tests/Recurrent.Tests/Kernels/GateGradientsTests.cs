@@ -88,6 +88,21 @@ public sealed class GateGradientsTests
             }
 
             string what = $"{tier} {kind} H={hidden}";
+
+            // A worker's share: the first units only, gate blocks still H apart; the last unit of every block is left alone.
+            if (hidden > 1)
+            {
+                float[] partGi = new float[gateCount * hidden], partGh = new float[gateCount * hidden], partDc = (float[])dcIn.Clone();
+                RunUnits(tier, kind, hidden - 1, hidden, gates, dh, aux, prev, partDc, partGi, partGh);
+                for (int g = 0; g < gateCount; g++)
+                {
+                    TensorAssert.Close(dGi.AsSpan(g * hidden, hidden - 1), partGi.AsSpan(g * hidden, hidden - 1), 1e-6f, what + " share");
+                    partGi[(g * hidden) + hidden - 1].Should().Be(0f, what + ": a unit past the share is not written");
+                }
+
+                partDc[hidden - 1].Should().Be(dcIn[hidden - 1], what + ": a unit past the share keeps its state gradient");
+            }
+
             TensorAssert.Close(Array.ConvertAll(wantGi, v => (float)v), dGi, 2e-6f, what + " input-side gate gradients");
             if (kind == CellKind.Gru)
             {
@@ -105,7 +120,10 @@ public sealed class GateGradientsTests
         }
     }
 
-    private static void Run(string tier, CellKind kind, int hidden, float[] gates, float[] dh, float[] aux, float[] prev, float[] dc, float[] dGi, float[] dGh)
+    private static void Run(string tier, CellKind kind, int hidden, float[] gates, float[] dh, float[] aux, float[] prev, float[] dc, float[] dGi, float[] dGh) =>
+        RunUnits(tier, kind, hidden, hidden, gates, dh, aux, prev, dc, dGi, dGh);
+
+    private static void RunUnits(string tier, CellKind kind, int units, int hidden, float[] gates, float[] dh, float[] aux, float[] prev, float[] dc, float[] dGi, float[] dGh)
     {
         ref float g = ref MemoryMarshal.GetArrayDataReference(gates);
         ref float d = ref MemoryMarshal.GetArrayDataReference(dh);
@@ -117,16 +135,16 @@ public sealed class GateGradientsTests
         switch (tier)
         {
             case "scalar":
-                GateGradients.ApplyScalar(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh, 0);
+                GateGradients.ApplyScalar(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh, 0);
                 break;
             case "128":
-                GateGradients.Apply<Simd128, Vector128<float>>(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                GateGradients.Apply<Simd128, Vector128<float>>(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
                 break;
             case "256":
-                GateGradients.Apply<Simd256, Vector256<float>>(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                GateGradients.Apply<Simd256, Vector256<float>>(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
                 break;
             default:
-                GateGradients.Apply<Simd512, Vector512<float>>(kind, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                GateGradients.Apply<Simd512, Vector512<float>>(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
                 break;
         }
     }
