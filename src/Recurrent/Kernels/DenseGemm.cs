@@ -165,7 +165,8 @@ internal static unsafe class DenseGemm
             ref float cRef = ref Unsafe.AsRef<float>(c + (p * w));
             if (valid == w && k > 0)
             {
-                int kc = PanelKernels.KBlock(w);
+                // K-blocking pays when several row blocks share a block of the panel; one row block takes the whole K in one go.
+                int kc = r1 - r0 > 4 ? PanelKernels.KBlock(w) : k;
                 for (int k0 = 0; k0 < k; k0 += kc)
                 {
                     int kb = Math.Min(kc, k - k0);
