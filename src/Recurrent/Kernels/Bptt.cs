@@ -328,7 +328,8 @@ internal static unsafe class Bptt
         float[] gh = kind == CellKind.Gru ? scratch.Get("bwd.gh", index, rows * g, clear: false) : gi;
         float[] dh = scratch.Get("bwd.dh", index, batch * hOut, clear: true), dc = scratch.Get("bwd.dc", index, batch * hidden, clear: true);
         float[] dhNext = scratch.Get("bwd.dhNext", index, batch * hOut, clear: false);
-        float[] dhf = scratch.Get("bwd.dhFull", index, hidden, clear: false);
+        float[] dhf = scratch.Get("bwd.dhFull", index, batch * hidden, clear: false);
+        float[] dhAll = project ? scratch.Get("bwd.dhAll", index, rows * hOut, clear: false) : [];
         PackedMatrix whh = scratch.Pack("bwd.whh", index, w.WeightHH, g, hOut);
         if (!gradHN.IsEmpty)
         {
@@ -358,6 +359,8 @@ internal static unsafe class Bptt
                 Dc = dc,
                 DhNext = dhNext,
                 DhFull = dhf,
+                DhAll = dhAll,
+                Whr = project ? scratch.Pack("bwd.whr", index, w.WeightHR!, hOut, hidden) : null,
                 Whh = whh,
                 GradH0 = pGradH0,
                 GradC0 = pGradC0,
@@ -365,10 +368,13 @@ internal static unsafe class Bptt
 
             // Rows are independent in the time loop: a large batch is shared by rows, each worker running every step of its
             // own rows with no barrier. A small batch is shared by hidden units (panels of W_hh's columns), one barrier a
-            // step, so each worker streams only its share of W_hh. A projection's dW_hr is one matrix all rows add into
-            // and its dh_full needs all of dh, so it stays on one thread.
-            int threads = project ? 1 : Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
-            if (batch >= LayerJob.RowSplitMinRows * 2)
+            // step, so each worker streams only its share of W_hh. With a projection, dh_full needs all of dh: rows only.
+            int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+            if (project)
+            {
+                threads = Math.Min(threads, batch / LayerJob.RowSplitMinRows);
+            }
+            else if (batch >= LayerJob.RowSplitMinRows * 2)
             {
                 threads = Math.Min(threads, batch / LayerJob.RowSplitMinRows);
             }
@@ -400,6 +406,12 @@ internal static unsafe class Bptt
         }
 
         DenseGemm.Multiply(gi, rows, g, scratch.Pack("bwd.wih", index, w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
+        if (project)
+        {
+            // dW_hr += dHᵀ·H_full over every row: the same shape of product as the other weight gradients.
+            AddWeightGradient(scratch, (2 * spec.NumLayers * spec.NumDirections) + index, new GateLayouts(scratch, (2 * spec.NumLayers * spec.NumDirections) + index, dhAll, rows, hOut), dir.HiddenFull, hidden, grad.WeightHR!, null);
+        }
+
         // Re-laid at most once each, and once for both sides when they are the same gradients (LSTM, RNN).
         var giLaid = new GateLayouts(scratch, 2 * index, gi, rows, g);
         GateLayouts ghLaid = ReferenceEquals(gh, gi) ? giLaid : new GateLayouts(scratch, (2 * index) + 1, gh, rows, g);
@@ -476,7 +488,8 @@ internal static unsafe class Bptt
         public int Direction;
         public float* GradOutput;
         public int OutWidth;
-        public float[] Gi = [], Gh = [], Dh = [], Dc = [], DhNext = [], DhFull = [];
+        public float[] Gi = [], Gh = [], Dh = [], Dc = [], DhNext = [], DhFull = [], DhAll = [];
+        public PackedMatrix? Whr;
         public PackedMatrix Whh = null!;
         public float* GradH0;
         public float* GradC0;
@@ -601,24 +614,28 @@ internal static unsafe class Bptt
                 dh.AsSpan(idle * hOut, (re - idle) * hOut).CopyTo(dhNext.AsSpan(idle * hOut));
                 for (int b = rs; b < end; b++)
                 {
+                    Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
+                    TensorPrimitives.Add(dhRow, gradOutput.Slice((tape.Row(t, b) * OutWidth) + (direction * hOut), hOut), dhRow);
+                }
+
+                if (project && end > rs)
+                {
+                    // h = W_hr h_full: dh_full = dh·W_hr for these rows in one product; dh is kept for dW_hr after the loop.
+                    dh.AsSpan(rs * hOut, (end - rs) * hOut).CopyTo(DhAll.AsSpan(tape.Row(t, rs) * hOut));
+                    DenseGemm.Multiply(dh.AsSpan(rs * hOut, (end - rs) * hOut), end - rs, hOut, Whr!, dhf.AsSpan(rs * hidden), hidden, accumulate: false, parallel: false);
+                }
+
+                for (int b = rs; b < end; b++)
+                {
                     int row = tape.Row(t, b);
                     bool first = tape.StartsAt(t, b, direction);
                     Span<float> dhRow = dh.AsSpan(b * hOut, hOut);
-                    TensorPrimitives.Add(dhRow, gradOutput.Slice((row * OutWidth) + (direction * hOut), hOut), dhRow);
                     ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.HiddenRow(tape.Row(prev, b), hOut);
                     ref float aux = ref dhf[0], prevState = ref dhf[0], dcOrDirect = ref dhf[0];
-                    ReadOnlySpan<float> dhIn = dhRow;
+                    ReadOnlySpan<float> dhIn = project ? dhf.AsSpan(b * hidden, hidden) : dhRow;
                     switch (kind)
                     {
                         case CellKind.Lstm:
-                            if (project)
-                            {
-                                // h = W_hr h_full: dW_hr += dh ⊗ h_full, dh_full = W_hrᵀ dh.
-                                Outer(dhRow, dir.HiddenFull.AsSpan(row * hidden, hidden), Grad.WeightHR!);
-                                MatTVec(W.WeightHR!, hOut, hidden, dhRow, dhf);
-                                dhIn = dhf;
-                            }
-
                             aux = ref dir.Cells[row * hidden];
                             prevState = ref first ? ref dir.C0[b * hidden] : ref dir.Cells[tape.Row(prev, b) * hidden];
                             dcOrDirect = ref dc[b * hidden];
@@ -661,28 +678,4 @@ internal static unsafe class Bptt
             }
         }
     }
-
-    /// <summary><c>y = Wᵀ·x</c> for W <c>(rows, cols)</c>: x has rows elements, y has cols.</summary>
-    private static void MatTVec(float[] w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y)
-    {
-        y.Clear();
-        for (int r = 0; r < rows; r++)
-        {
-            TensorPrimitives.MultiplyAdd(w.AsSpan(r * cols, cols), x[r], y, y);
-        }
-    }
-
-    /// <summary><c>W += a ⊗ b</c> for W <c>(a.Length, b.Length)</c>.</summary>
-    private static void Outer(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float[] w)
-    {
-        for (int r = 0; r < a.Length; r++)
-        {
-            if (a[r] != 0f)
-            {
-                Span<float> row = w.AsSpan(r * b.Length, b.Length);
-                TensorPrimitives.MultiplyAdd(b, a[r], row, row);
-            }
-        }
-    }
-
 }

@@ -20,6 +20,7 @@ public sealed class ThreadCountTests
     [InlineData("gru", false, 1, 200)]
     [InlineData("rnn", false, 2, 300)]
     [InlineData("lstm", true, 5, 100)]
+    [InlineData("lstm-proj", false, 18, 50)]
     public void Backward_SameBitsAtEveryThreadCount(string kind, bool packed, int batch, int hidden)
     {
         // Batch 20: two threads share the backward time loop by rows (blocks of 4 rows, 8 and 12) and the large products.
@@ -35,11 +36,12 @@ public sealed class ThreadCountTests
                 RnnBase layer = kind switch
                 {
                     "lstm" => new Lstm(input, hidden, numLayers: 2, bidirectional: true, seed: 5),
+                    "lstm-proj" => new Lstm(input, hidden, numLayers: 2, bidirectional: true, projSize: hidden / 2, seed: 5),
                     "gru" => new Gru(input, hidden, numLayers: 2, bidirectional: true, seed: 5),
                     _ => new Rnn(input, hidden, numLayers: 2, bidirectional: true, seed: 5),
                 };
                 Tensor<float> x = T.Random(6, 1f, seq, batch, input);
-                Tensor<float> gradOut = T.Random(7, 1f, seq, batch, 2 * hidden);
+                Tensor<float> gradOut = T.Random(7, 1f, seq, batch, 2 * (kind == "lstm-proj" ? hidden / 2 : hidden));
                 int[] lengths = Enumerable.Range(0, batch).Select(b => b == 0 ? seq : 1 + ((b * 5) % seq)).OrderByDescending(l => l).ToArray();
                 RnnGradients grads;
                 if (packed)
