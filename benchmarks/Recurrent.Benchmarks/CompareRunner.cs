@@ -105,15 +105,15 @@ internal static class CompareRunner
         var workspace = new RecurrentWorkspace();
         var shape = new SequenceShape(c.Seq, c.Batch, c.Input);
         float[] x = Random(c.Seq * c.Batch * c.Input);
-        if (c.Packed)
-        {
-            return BuildPackedSpan(c, x, workspace);
-        }
-
         if (c.Train)
         {
             // Training has no span path: the tensor API's forward and Backward.
             return Build(c);
+        }
+
+        if (c.Packed)
+        {
+            return BuildPackedSpan(c, x, workspace);
         }
 
         float[] output = new float[c.Seq * c.Batch * d * c.Hidden];
@@ -208,6 +208,18 @@ internal static class CompareRunner
             if (c.Train)
             {
                 layer.Train();
+                if (c.Packed)
+                {
+                    PackedSequence packedInput = RnnUtils.PackPaddedSequence(x, c.MixedLengths(), enforceSorted: false);
+                    var packedGrad = new PackedSequence(
+                        Random((int)packedInput.Data.Lengths[0], c.Hidden * (c.Bidirectional ? 2 : 1)), packedInput.BatchSizes, packedInput.SortedIndices);
+                    return () =>
+                    {
+                        Forward(layer, packedInput);
+                        Backward(layer, packedGrad);
+                    };
+                }
+
                 Tensor<float> grad = Random(c.Seq, c.Batch, c.Hidden * (c.Bidirectional ? 2 : 1));
                 return () =>
                 {
@@ -248,6 +260,13 @@ internal static class CompareRunner
     };
 
     private static RnnGradients Backward(RnnBase layer, Tensor<float> gradOutput) => layer switch
+    {
+        Lstm lstm => lstm.Backward(gradOutput),
+        Gru gru => gru.Backward(gradOutput),
+        _ => ((Rnn)layer).Backward(gradOutput),
+    };
+
+    private static RnnGradients Backward(RnnBase layer, PackedSequence gradOutput) => layer switch
     {
         Lstm lstm => lstm.Backward(gradOutput),
         Gru gru => gru.Backward(gradOutput),

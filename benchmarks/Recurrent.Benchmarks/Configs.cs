@@ -37,6 +37,10 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
         new("lstm", 1, 100, 128, 256, Train: true),
         new("lstm", 32, 100, 256, 512, Train: true),
         new("gru", 32, 100, 256, 512, Train: true),
+        new("gru", 1, 100, 128, 256, Train: true),
+        new("rnn", 32, 100, 256, 512, Train: true),
+        new("lstm", 32, 100, 256, 256, Layers: 2, Bidirectional: true, Train: true),
+        new("lstm", 32, 100, 256, 512, Packed: true, Train: true),
     ];
 
     /// <summary>The lengths of a packed config: the first sequence full length, the others spread over 1..T (mean about T/2).</summary>

@@ -35,6 +35,10 @@ CONFIGS = [
     ("lstm", 1, 100, 128, 256, 1, False, False, True),
     ("lstm", 32, 100, 256, 512, 1, False, False, True),
     ("gru", 32, 100, 256, 512, 1, False, False, True),
+    ("gru", 1, 100, 128, 256, 1, False, False, True),
+    ("rnn", 32, 100, 256, 512, 1, False, False, True),
+    ("lstm", 32, 100, 256, 256, 2, True, False, True),
+    ("lstm", 32, 100, 256, 512, 1, False, True, True),
 ]
 
 
@@ -74,6 +78,14 @@ def build(kind, b, t, i, h, layers, bi, packed=False, train=False):
     x = torch.randn(t, b, i)
     if train:
         m.train()
+        if packed:
+            p = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(mixed_lengths(b, t)), enforce_sorted=False)
+            grad = torch.randn(p.data.shape[0], h * (2 if bi else 1))
+
+            def packed_step():
+                out, _ = m(p)
+                out.data.backward(grad)
+            return packed_step
         grad = torch.randn(t, b, h * (2 if bi else 1))
 
         def step():

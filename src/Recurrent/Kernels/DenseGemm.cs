@@ -1,6 +1,8 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Kernels;
 
@@ -90,31 +92,77 @@ internal static unsafe class DenseGemm
         }
     }
 
-    /// <summary>Aᵀ for A row-major <c>(rows, cols)</c>, into <paramref name="t"/>, in 16 × 16 blocks so both sides stay in cache.</summary>
+    /// <summary>Aᵀ for A row-major <c>(rows, cols)</c>, into <paramref name="t"/>: 8 × 8 blocks in AVX registers, the edges (and machines without AVX) by the scalar blocked loop.</summary>
     public static void Transpose(ReadOnlySpan<float> a, int rows, int cols, Span<float> t)
     {
-        const int Block = 16;
         if ((long)rows * cols > a.Length || (long)rows * cols > t.Length)
         {
             throw new ArgumentException("the matrices are smaller than rows × cols");
         }
 
+        int fullRows = 0, fullCols = 0;
+        if (Avx.IsSupported)
+        {
+            (fullRows, fullCols) = (rows & ~7, cols & ~7);
+            TransposeAvx(ref MemoryMarshal.GetReference(a), rows, cols, fullRows, fullCols, ref MemoryMarshal.GetReference(t));
+        }
+
+        // What the vector blocks left: the bottom rows (all columns), then the right columns of the full rows.
+        TransposeScalar(a, rows, cols, t, fullRows, rows, 0, cols);
+        TransposeScalar(a, rows, cols, t, 0, fullRows, fullCols, cols);
+    }
+
+    /// <summary>The scalar transpose of rows [r0, r1) × columns [c0, c1), in 16 × 16 blocks so both sides stay in cache.</summary>
+    internal static void TransposeScalar(ReadOnlySpan<float> a, int rows, int cols, Span<float> t, int r0, int r1, int c0, int c1)
+    {
+        const int Block = 16;
         ref float src = ref MemoryMarshal.GetReference(a);
         ref float dst = ref MemoryMarshal.GetReference(t);
-        for (int r0 = 0; r0 < rows; r0 += Block)
+        for (int rb = r0; rb < r1; rb += Block)
         {
-            int r1 = Math.Min(rows, r0 + Block);
-            for (int c0 = 0; c0 < cols; c0 += Block)
+            int re = Math.Min(r1, rb + Block);
+            for (int cb = c0; cb < c1; cb += Block)
             {
-                int c1 = Math.Min(cols, c0 + Block);
-                for (int r = r0; r < r1; r++)
+                int ce = Math.Min(c1, cb + Block);
+                for (int r = rb; r < re; r++)
                 {
                     ref float row = ref Unsafe.Add(ref src, (nint)r * cols);
-                    for (int col = c0; col < c1; col++)
+                    for (int col = cb; col < ce; col++)
                     {
                         Unsafe.Add(ref dst, ((nint)col * rows) + r) = Unsafe.Add(ref row, col);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>The 8 × 8 blocks of rows [0, fullRows) × columns [0, fullCols): unpack, shuffle, then swap 128-bit halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposeAvx(ref float src, int rows, int cols, int fullRows, int fullCols, ref float dst)
+    {
+        nint ld = cols, lt = rows;
+        for (int r0 = 0; r0 < fullRows; r0 += 8)
+        {
+            for (int c0 = 0; c0 < fullCols; c0 += 8)
+            {
+                ref float s = ref Unsafe.Add(ref src, ((nint)r0 * ld) + c0);
+                Vector256<float> x0 = Vector256.LoadUnsafe(ref s), x1 = Vector256.LoadUnsafe(ref s, (nuint)ld);
+                Vector256<float> x2 = Vector256.LoadUnsafe(ref s, (nuint)(2 * ld)), x3 = Vector256.LoadUnsafe(ref s, (nuint)(3 * ld));
+                Vector256<float> x4 = Vector256.LoadUnsafe(ref s, (nuint)(4 * ld)), x5 = Vector256.LoadUnsafe(ref s, (nuint)(5 * ld));
+                Vector256<float> x6 = Vector256.LoadUnsafe(ref s, (nuint)(6 * ld)), x7 = Vector256.LoadUnsafe(ref s, (nuint)(7 * ld));
+                Vector256<float> t0 = Avx.UnpackLow(x0, x1), t1 = Avx.UnpackHigh(x0, x1), t2 = Avx.UnpackLow(x2, x3), t3 = Avx.UnpackHigh(x2, x3);
+                Vector256<float> t4 = Avx.UnpackLow(x4, x5), t5 = Avx.UnpackHigh(x4, x5), t6 = Avx.UnpackLow(x6, x7), t7 = Avx.UnpackHigh(x6, x7);
+                Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+                Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+                ref float d = ref Unsafe.Add(ref dst, ((nint)c0 * lt) + r0);
+                Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref d);
+                Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref d, (nuint)lt);
+                Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref d, (nuint)(2 * lt));
+                Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref d, (nuint)(3 * lt));
+                Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref d, (nuint)(4 * lt));
+                Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref d, (nuint)(5 * lt));
+                Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref d, (nuint)(6 * lt));
+                Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref d, (nuint)(7 * lt));
             }
         }
     }
