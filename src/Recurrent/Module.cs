@@ -22,7 +22,22 @@ public abstract class Module
     protected abstract string TorchName { get; }
 
     /// <summary>Sets <see cref="Training"/>; <see cref="ModuleExtensions.Train"/> and <see cref="ModuleExtensions.Eval"/> call it.</summary>
-    internal void SetTraining(bool mode) => Training = mode;
+    internal void SetTraining(bool mode)
+    {
+        Training = mode;
+        if (!mode)
+        {
+            ReleaseTrainingMemory();
+        }
+    }
+
+    /// <summary>
+    /// Called on <see cref="ModuleExtensions.Eval"/>: a module that kept memory between training steps lets it go, unless a
+    /// recorded forward still waits for its Backward (PyTorch allows <c>eval()</c> between the two).
+    /// </summary>
+    private protected virtual void ReleaseTrainingMemory()
+    {
+    }
 
     /// <summary>The parameters with their <c>state_dict</c> names, in PyTorch's order.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()

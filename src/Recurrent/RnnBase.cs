@@ -23,6 +23,18 @@ public abstract class RnnBase : Module
     private readonly Parameter?[][] _parameterSets;
     private ForwardRecord? _record;
 
+    /// <summary>The training memory, for tests.</summary>
+    internal TrainingScratch TrainingMemory => _scratch;
+
+    /// <inheritdoc/>
+    private protected override void ReleaseTrainingMemory()
+    {
+        if (_record is null)
+        {
+            _scratch.Clear();
+        }
+    }
+
     /// <summary>The memory of this module's training calls, reused from one step to the next.</summary>
     private readonly TrainingScratch _scratch = new();
 

@@ -17,6 +17,18 @@ public abstract class RnnCellBase : Module
     private readonly LayerWeights[] _weights;
     private StepRecord? _record;
 
+    /// <summary>The training memory, for tests.</summary>
+    internal TrainingScratch TrainingMemory => _scratch;
+
+    /// <inheritdoc/>
+    private protected override void ReleaseTrainingMemory()
+    {
+        if (_record is null)
+        {
+            _scratch.Clear();
+        }
+    }
+
     /// <summary>The memory of this cell's training steps, reused from one step to the next.</summary>
     private readonly TrainingScratch _scratch = new();
     private readonly Random _random;

@@ -14,6 +14,33 @@ internal sealed class TrainingScratch
     private readonly Dictionary<(string Name, int Index), float[]> _arrays = [];
     private readonly Dictionary<(string Name, int Index), PackedMatrix> _matrices = [];
 
+    /// <summary>The floats held, for tests and diagnostics.</summary>
+    public long HeldFloats
+    {
+        get
+        {
+            long total = 0;
+            foreach (float[] array in _arrays.Values)
+            {
+                total += array.Length;
+            }
+
+            foreach (PackedMatrix matrix in _matrices.Values)
+            {
+                total += matrix.Data.Length;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Lets every array go (the next training call allocates afresh).</summary>
+    public void Clear()
+    {
+        _arrays.Clear();
+        _matrices.Clear();
+    }
+
     /// <summary>An array of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>, otherwise holding whatever it last held.</summary>
     public float[] Get(string name, int index, int length, bool clear)
     {

@@ -77,6 +77,24 @@ public sealed class GradientTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Eval_ReleasesTrainingMemory_ButNotAPendingRecord()
+    {
+        var lstm = new Lstm(3, 4, seed: 1);
+        Tensor<float> x = T.Random(1, 1f, 5, 2, 3), gradOutput = T.Random(2, 1f, 5, 2, 4);
+        lstm.Forward(x);
+        RnnGradients before = lstm.Backward(gradOutput);
+        lstm.TrainingMemory.HeldFloats.Should().BeGreaterThan(0, "the scratch is kept for the next step");
+        lstm.Eval();
+        lstm.TrainingMemory.HeldFloats.Should().Be(0, "Eval() lets the training memory go");
+
+        // PyTorch allows eval() between a forward and its backward: the pending record survives.
+        lstm.Train().Forward(x);
+        lstm.Eval();
+        lstm.TrainingMemory.HeldFloats.Should().BeGreaterThan(0);
+        T.Values(lstm.Backward(gradOutput).GradInput).Should().Equal(T.Values(before.GradInput));
+    }
+
+    [Fact]
     public void Backward_WithoutTrainingForward_Throws()
     {
         var lstm = new Lstm(3, 4).Eval();
