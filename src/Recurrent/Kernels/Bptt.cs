@@ -127,6 +127,9 @@ internal sealed class BpttTape
     /// <summary>The module's scratch, for the backward pass that consumes this tape.</summary>
     public TrainingScratch Scratch => _scratch;
 
+    /// <summary>The forward's packing of (layer, direction) <paramref name="index"/>: a new object whenever the weights change.</summary>
+    public PackedLayer Layer(int index) => _packed[index];
+
     /// <summary>Sizes the record for one driver call (called by <see cref="LayerDriver.Forward"/>; h0 already in sorted order).</summary>
     public void Begin(in RecurrentSpec spec, PackedLayer[] layers, int seqLen, int batch, int rows, RecurrentWorkspace ws, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> sortedIndices)
     {
@@ -330,7 +333,7 @@ internal static unsafe class Bptt
         float[] dhNext = scratch.Get("bwd.dhNext", index, batch * hOut, clear: false);
         float[] dhf = scratch.Get("bwd.dhFull", index, batch * hidden, clear: false);
         float[] dhAll = project ? scratch.Get("bwd.dhAll", index, rows * hOut, clear: false) : [];
-        PackedMatrix whh = scratch.Pack("bwd.whh", index, w.WeightHH, g, hOut);
+        PackedMatrix whh = scratch.PackWeights("bwd.whh", index, tape.Layer(index), w.WeightHH, g, hOut);
         if (!gradHN.IsEmpty)
         {
             gradHN.CopyTo(dh);
@@ -360,7 +363,7 @@ internal static unsafe class Bptt
                 DhNext = dhNext,
                 DhFull = dhf,
                 DhAll = dhAll,
-                Whr = project ? scratch.Pack("bwd.whr", index, w.WeightHR!, hOut, hidden) : null,
+                Whr = project ? scratch.PackWeights("bwd.whr", index, tape.Layer(index), w.WeightHR!, hOut, hidden) : null,
                 Whh = whh,
                 GradH0 = pGradH0,
                 GradC0 = pGradC0,
@@ -405,7 +408,7 @@ internal static unsafe class Bptt
             }
         }
 
-        DenseGemm.Multiply(gi, rows, g, scratch.Pack("bwd.wih", index, w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
+        DenseGemm.Multiply(gi, rows, g, scratch.PackWeights("bwd.wih", index, tape.Layer(index), w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
         if (project)
         {
             // dW_hr += dHᵀ·H_full over every row: the same shape of product as the other weight gradients.

@@ -13,6 +13,7 @@ internal sealed class TrainingScratch
 {
     private readonly Dictionary<(string Name, int Index), float[]> _arrays = [];
     private readonly Dictionary<(string Name, int Index), PackedMatrix> _matrices = [];
+    private readonly Dictionary<(string Name, int Index), object> _stamps = [];
 
     /// <summary>The floats held, for tests and diagnostics.</summary>
     public long HeldFloats
@@ -39,6 +40,7 @@ internal sealed class TrainingScratch
     {
         _arrays.Clear();
         _matrices.Clear();
+        _stamps.Clear();
     }
 
     /// <summary>An array of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>, otherwise holding whatever it last held.</summary>
@@ -55,6 +57,24 @@ internal sealed class TrainingScratch
         }
 
         return array;
+    }
+
+    /// <summary>
+    /// Weights packed once per version: <paramref name="stamp"/> is an object that changes whenever the weights do (the
+    /// module's forward packing, rebuilt on every parameter change), so a training loop re-packs after each optimizer step
+    /// and a cell stepped many times between steps packs once.
+    /// </summary>
+    public PackedMatrix PackWeights(string name, int index, object stamp, ReadOnlySpan<float> b, int k, int n)
+    {
+        if (_matrices.TryGetValue((name, index), out PackedMatrix? matrix) && matrix.K == k && matrix.N == n
+            && _stamps.TryGetValue((name, index), out object? packedFor) && ReferenceEquals(packedFor, stamp))
+        {
+            return matrix;
+        }
+
+        matrix = Pack(name, index, b, k, n);
+        _stamps[(name, index)] = stamp;
+        return matrix;
     }
 
     /// <summary><paramref name="b"/> (row-major <c>(k, n)</c>) packed for the panel kernels, into the matrix this name kept.</summary>
