@@ -141,7 +141,7 @@ internal static class CompareRunner
 
             default:
                 {
-                    var m = new LstmCell(c.Input, c.Hidden, seed: 0);
+                    var m = new LstmCell(c.Input, c.Hidden, seed: 0).Eval();
                     float[] h = Random(c.Batch * c.Hidden), cs = Random(c.Batch * c.Hidden);
                     float[] h1 = new float[h.Length], c1 = new float[h.Length];
                     return () => m.Forward(x.AsSpan(0, c.Batch * c.Input), c.Batch, h, cs, h1, c1, workspace);
@@ -239,7 +239,7 @@ internal static class CompareRunner
         }
 
         // lstmcell: one step.
-        var cell = new LstmCell(c.Input, c.Hidden, seed: 0);
+        var cell = new LstmCell(c.Input, c.Hidden, seed: 0).Eval(); // inference: a training-mode cell records each step
         Tensor<float> input = Random(c.Batch, c.Input), hx = Random(c.Batch, c.Hidden), cx = Random(c.Batch, c.Hidden);
         return () => cell.Forward(input, hx, cx);
     }

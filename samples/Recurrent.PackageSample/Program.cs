@@ -13,8 +13,9 @@ var state = StateDict.Load(Path.Combine(folder, "model.pt"));
 Console.WriteLine($"model.pt: {state.Count} tensors ({string.Join(", ", state.Keys)})");
 
 // The PyTorch model: Embedding(10, 16) -> LSTM(16, 32) on a PackedSequence -> Linear(32, 3) on h_n.
-var embed = new Embedding(10, 16);
-var lstm = new Lstm(16, 32);
+// Eval(): inference, as model.eval() in PyTorch (a module in training mode records its forward for Backward).
+var embed = new Embedding(10, 16).Eval();
+var lstm = new Lstm(16, 32).Eval();
 embed.LoadStateDict(StateDict.Select(state, "embed"));
 lstm.LoadStateDict(StateDict.Select(state, "rnn"));
 float[] headWeight = Values(state["head.weight"]), headBias = Values(state["head.bias"]);
