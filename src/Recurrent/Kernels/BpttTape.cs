@@ -1,0 +1,239 @@
+using System;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Recurrent.Kernels;
+
+/// <summary>What one (layer, direction) of a training forward keeps for its backward pass, indexed by time-major row.</summary>
+internal sealed class DirectionTape
+{
+    /// <summary>
+    /// The layer driver's gate buffer <c>(rows, packed gates)</c>: the input projection, activated in place by the gate pass
+    /// (<see cref="FusedGates"/> with record), in <see cref="PackedLayer"/>'s column order; <see cref="BpttTape.Unpack"/>
+    /// turns it into <see cref="Gates"/>.
+    /// </summary>
+    public float[] PackedGates = [];
+
+    /// <summary><c>(rows, gates·H)</c> after the activations, PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n; RNN h.</summary>
+    public float[] Gates = [];
+
+    /// <summary>LSTM: c_t, <c>(rows, H)</c>.</summary>
+    public float[] Cells = [];
+
+    /// <summary>LSTM with proj_size: the unprojected h_t, <c>(rows, H)</c>.</summary>
+    public float[] HiddenFull = [];
+
+    /// <summary>GRU: <c>W_hn h_{t-1} + b_hn</c>, <c>(rows, H)</c>.</summary>
+    public float[] HiddenNew = [];
+
+    /// <summary>h_t: row r at <c>r·HiddenStride + HiddenOffset</c> (the layer's output, this direction's half).</summary>
+    public float[] Hidden = [];
+
+    public int HiddenStride;
+
+    public int HiddenOffset;
+
+    /// <summary>h0 and c0 of this layer and direction, <c>(N, H_out)</c> and <c>(N, H)</c>, rows in the tape's (sorted) order.</summary>
+    public float[] H0 = [], C0 = [];
+
+    public int HiddenSize;
+
+    public ReadOnlySpan<float> HiddenRow(int row, int width) => Hidden.AsSpan((row * HiddenStride) + HiddenOffset, width);
+
+    /// <summary>
+    /// Called by the layer driver after the gate pass of one tile (rows <paramref name="row"/>.., units
+    /// <paramref name="unit0"/>..): keeps what the running buffers will overwrite at the next step: c_t, a GRU's
+    /// <c>W_hn h + b_hn</c> (left in the tile's n block) and the unprojected h_t.
+    /// </summary>
+    public void Keep(int row, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull)
+    {
+        int h = HiddenSize;
+        for (int r = 0; r < rows; r++)
+        {
+            int at = ((row + r) * h) + unit0;
+            if (Cells.Length > 0)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, (r * ldCell) + unit0), valid).CopyTo(Cells.AsSpan(at, valid));
+            }
+
+            if (HiddenNew.Length > 0)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref tile, (r * tileStride) + (2 * unit)), valid).CopyTo(HiddenNew.AsSpan(at, valid));
+            }
+
+            if (HiddenFull.Length > 0)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hiddenFull, (r * ldFull) + unit0), valid).CopyTo(HiddenFull.AsSpan(at, valid));
+            }
+        }
+    }
+}
+
+/// <summary>A training forward's record: every layer's input (after dropout) and output, the dropout masks and each direction's tape.</summary>
+internal sealed class BpttTape
+{
+    public int SeqLen;
+    public int Batch;
+
+    /// <summary>Rows active at each step (the batch, or a packed sequence's batch sizes) and where each step's rows begin.</summary>
+    public int[] StepRows = [], StepOffsets = [];
+
+    public int TotalRows => StepOffsets.Length == 0 ? 0 : StepOffsets[^1] + StepRows[^1];
+
+    /// <summary>The row of sequence b at step t.</summary>
+    public int Row(int t, int b) => StepOffsets[t] + b;
+
+    /// <summary>Whether sequence b starts at step t from its initial state: step 0 going forward; going backward, its own last step.</summary>
+    public bool StartsAt(int t, int b, int direction) => direction == 0 ? t == 0 : t + 1 >= SeqLen || b >= StepRows[t + 1];
+
+    /// <summary>The step whose row holds sequence b's h_n: its last step going forward, step 0 backward.</summary>
+    public int FinalStep(int b, int direction)
+    {
+        if (direction == 1)
+        {
+            return 0;
+        }
+
+        int t = SeqLen - 1;
+        while (StepRows[t] <= b)
+        {
+            t--;
+        }
+
+        return t;
+    }
+
+    /// <summary>Per layer: its input, time-major (layer 0: the caller's input; then the previous output after dropout).</summary>
+    public float[][] LayerInputs = [];
+
+    /// <summary>Per layer: its output <c>(rows, D·H_out)</c> before dropout.</summary>
+    public float[][] LayerOutputs = [];
+
+    /// <summary>Per layer: the dropout scale of each element of that layer's input (0 or 1/(1-p)), or null.</summary>
+    public float[]?[] Masks = [];
+    public DirectionTape[] Directions = [];
+
+    private PackedLayer[] _packed = [];
+    private TrainingScratch _scratch = new();
+    private bool _unpacked;
+
+    /// <summary>
+    /// A tape whose first layer reads <paramref name="input"/> (time-major rows, kept as they are: the caller's own copy) and
+    /// whose arrays come from <paramref name="scratch"/> (a module's, reused by its next training call).
+    /// </summary>
+    public static BpttTape For(float[] input, TrainingScratch scratch) => new() { LayerInputs = [input], _scratch = scratch };
+
+    /// <summary>The module's scratch, for the backward pass that consumes this tape.</summary>
+    public TrainingScratch Scratch => _scratch;
+
+    /// <summary>The forward's packing of (layer, direction) <paramref name="index"/>: a new object whenever the weights change.</summary>
+    public PackedLayer Layer(int index) => _packed[index];
+
+    /// <summary>Sizes the record for one driver call (called by <see cref="LayerDriver.Forward"/>; h0 already in sorted order).</summary>
+    public void Begin(in RecurrentSpec spec, PackedLayer[] layers, int seqLen, int batch, int rows, RecurrentWorkspace ws, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> sortedIndices)
+    {
+        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
+        SeqLen = seqLen;
+        Batch = batch;
+        StepRows = ws.StepRows.AsSpan(0, seqLen).ToArray();
+        StepOffsets = ws.StepOffsets.AsSpan(0, seqLen).ToArray();
+        _packed = layers;
+        float[] input = LayerInputs[0];
+        LayerInputs = new float[spec.NumLayers][];
+        LayerInputs[0] = input;
+        LayerOutputs = new float[spec.NumLayers][];
+        Masks = new float[spec.NumLayers][];
+        Directions = new DirectionTape[spec.NumLayers * d];
+        for (int layer = 0; layer < spec.NumLayers; layer++)
+        {
+            LayerOutputs[layer] = _scratch.Get("tape.output", layer, rows * d * hOut, clear: false);
+            for (int direction = 0; direction < d; direction++)
+            {
+                int index = (layer * d) + direction;
+                var dir = new DirectionTape
+                {
+                    HiddenSize = hidden,
+                    PackedGates = _scratch.Get("tape.packedGates", index, rows * layers[index].PackedGateSize, clear: false),
+                    Hidden = LayerOutputs[layer],
+                    HiddenStride = d * hOut,
+                    HiddenOffset = direction * hOut,
+                    Cells = spec.Kind == CellKind.Lstm ? _scratch.Get("tape.cells", index, rows * hidden, clear: false) : [],
+                    HiddenNew = spec.Kind == CellKind.Gru ? _scratch.Get("tape.hiddenNew", index, rows * hidden, clear: false) : [],
+                    HiddenFull = spec.ProjSize > 0 ? _scratch.Get("tape.hiddenFull", index, rows * hidden, clear: false) : [],
+                    H0 = _scratch.Get("tape.h0", index, batch * hOut, clear: h0.IsEmpty),
+                    C0 = spec.Kind != CellKind.Lstm ? [] : _scratch.Get("tape.c0", index, batch * hidden, clear: c0.IsEmpty),
+                };
+                if (!h0.IsEmpty)
+                {
+                    h0.Slice(index * batch * hOut, batch * hOut).CopyTo(dir.H0);
+                }
+
+                if (!c0.IsEmpty && spec.Kind == CellKind.Lstm)
+                {
+                    for (int b = 0; b < batch; b++)
+                    {
+                        int from = sortedIndices.IsEmpty ? b : sortedIndices[b];
+                        c0.Slice(((index * batch) + from) * hidden, hidden).CopyTo(dir.C0.AsSpan(b * hidden, hidden));
+                    }
+                }
+
+                Directions[index] = dir;
+            }
+        }
+    }
+
+    /// <summary>The input of layer <paramref name="layer"/>: the previous layer's output, through a recorded dropout mask when one applies.</summary>
+    public void Dropout(int layer, float p, Random? random)
+    {
+        float[] previous = LayerOutputs[layer - 1];
+        if (random is null || p <= 0f)
+        {
+            LayerInputs[layer] = previous;
+            return;
+        }
+
+        float[] mask = _scratch.Get("tape.mask", layer, previous.Length, clear: false);
+        mask.AsSpan().Fill(1f);
+        Kernels.Dropout.Apply(mask, p, random);
+        float[] dropped = _scratch.Get("tape.dropped", layer, previous.Length, clear: false);
+        TensorPrimitives.Multiply(previous, mask, dropped);
+        Masks[layer] = mask;
+        LayerInputs[layer] = dropped;
+    }
+
+    /// <summary>Puts every direction's recorded gates into PyTorch's column order (<see cref="DirectionTape.Gates"/>).</summary>
+    public void Unpack()
+    {
+        if (_unpacked)
+        {
+            return;
+        }
+
+        _unpacked = true;
+        int rows = TotalRows;
+        for (int index = 0; index < Directions.Length; index++)
+        {
+            DirectionTape dir = Directions[index];
+
+            PackedLayer w = _packed[index];
+            int h = w.Hidden, g = w.Gates, u = w.Unit, gp = w.PackedGateSize;
+            float[] plain = _scratch.Get("tape.gates", index, rows * g * h, clear: false);
+            for (int r = 0; r < rows; r++)
+            {
+                ReadOnlySpan<float> packedRow = dir.PackedGates.AsSpan(r * gp, gp);
+                Span<float> plainRow = plain.AsSpan(r * g * h, g * h);
+                for (int p = 0; p < w.Panels; p++)
+                {
+                    int valid = Math.Min(u, h - (p * u));
+                    for (int gate = 0; gate < g; gate++)
+                    {
+                        packedRow.Slice((p * w.PanelWidth) + (gate * u), valid).CopyTo(plainRow.Slice((gate * h) + (p * u), valid));
+                    }
+                }
+            }
+
+            dir.Gates = plain;
+        }
+    }
+}
