@@ -3,6 +3,8 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
+using Recurrent.Kernels.Cells;
+
 namespace Recurrent.Kernels;
 
 /// <summary>
@@ -336,7 +338,7 @@ internal static unsafe class Bptt
                     }
 
                     GateGradients.Apply(
-                        kind, units, hidden, ref dir.Gates[(row * g) + n0], ref dhUnits[0], ref aux, ref prevState, ref dcOrDirect, ref gi[(row * g) + n0], ref gh[(row * g) + n0]);
+                        kind, units, hidden, new GradientRow(ref dir.Gates[(row * g) + n0], ref dhUnits[0], ref aux, ref prevState, ref dcOrDirect, ref gi[(row * g) + n0], ref gh[(row * g) + n0]));
                 }
 
                 Barrier.SignalAndWait();
@@ -422,13 +424,7 @@ internal static unsafe class Bptt
                         kind,
                         hidden,
                         hidden,
-                        ref dir.Gates[row * g],
-                        ref MemoryMarshal.GetReference(dhIn),
-                        ref aux,
-                        ref prevState,
-                        ref dcOrDirect,
-                        ref gi[row * g],
-                        ref gh[row * g]);
+                        new GradientRow(ref dir.Gates[row * g], ref MemoryMarshal.GetReference(dhIn), ref aux, ref prevState, ref dcOrDirect, ref gi[row * g], ref gh[row * g]));
                 }
 
                 // dh_{t-1} = (hidden-side gate gradients) · W_hh (+ GRU's direct z·dh) for these rows, one product.

@@ -1,6 +1,8 @@
+using Recurrent.Kernels.Cells;
+
 namespace Recurrent.Kernels;
 
-/// <summary>The only thing that differs between the three recurrent layers inside the layer driver.</summary>
+/// <summary>Which cell a module runs: the tag the engine turns into the cell's type (<see cref="Cells.ICell"/>) once per call.</summary>
 internal enum CellKind
 {
     RnnTanh,
@@ -14,8 +16,9 @@ internal static class CellKindExtensions
     /// <summary>Gate blocks stacked in the weight rows: 4 (i, f, g, o), 3 (r, z, n) or 1.</summary>
     public static int GateCount(this CellKind kind) => kind switch
     {
-        CellKind.Lstm => 4,
-        CellKind.Gru => 3,
-        _ => 1,
+        CellKind.Lstm => LstmGates.Gates,
+        CellKind.Gru => GruGates.Gates,
+        CellKind.RnnTanh => TanhGates.Gates,
+        _ => ReluGates.Gates,
     };
 }

@@ -462,19 +462,21 @@ internal sealed unsafe class LayerJob : IParallelJob
 
                         FusedGates.Apply(
                             w.Kind,
-                            w.Unit,
-                            ref c,
-                            mr,
-                            ref Unsafe.Add(ref ig, (r0 * ldig) + (p * pw)),
-                            ldig,
-                            ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
-                            ref Unsafe.Add(ref cell, (r0 * paddedHidden) + unit0),
-                            paddedHidden,
-                            ref Unsafe.Add(ref hp, (r0 * ld) + unit0),
-                            ld,
-                            ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
-                            ldt,
-                            valid,
+                            new GateTile(
+                                mr,
+                                w.Unit,
+                                valid,
+                                ref c,
+                                pw,
+                                ref Unsafe.Add(ref ig, (r0 * ldig) + (p * pw)),
+                                ldig,
+                                ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
+                                ref Unsafe.Add(ref cell, (r0 * paddedHidden) + unit0),
+                                paddedHidden,
+                                ref Unsafe.Add(ref hp, (r0 * ld) + unit0),
+                                ld,
+                                ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
+                                ldt),
                             record is not null);
                         if (record is not null)
                         {

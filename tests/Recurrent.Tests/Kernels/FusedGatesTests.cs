@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FluentAssertions;
 using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
 using Recurrent.Kernels.Reference;
 using Recurrent.Tests.TestUtilities;
 using Xunit;
@@ -104,25 +105,54 @@ public sealed class FusedGatesTests
 
     private static void Run(string tier, CellKind kind, int unit, float[] tile, int rows, float[] ig, int ldig, float[] bhn, float[] c, int ldc, float[] hPrev, int ldhp, float[] h, int ldh, int valid)
     {
-        ref float t = ref MemoryMarshal.GetArrayDataReference(tile);
-        ref float x = ref MemoryMarshal.GetArrayDataReference(ig);
-        ref float b = ref MemoryMarshal.GetArrayDataReference(bhn);
-        ref float cc = ref MemoryMarshal.GetArrayDataReference(c);
-        ref float hp = ref MemoryMarshal.GetArrayDataReference(hPrev);
-        ref float hh = ref MemoryMarshal.GetArrayDataReference(h);
+        var at = new GateTile(
+            rows,
+            unit,
+            valid,
+            ref MemoryMarshal.GetArrayDataReference(tile),
+            kind.GateCount() * unit,
+            ref MemoryMarshal.GetArrayDataReference(ig),
+            ldig,
+            ref MemoryMarshal.GetArrayDataReference(bhn),
+            ref MemoryMarshal.GetArrayDataReference(c),
+            ldc,
+            ref MemoryMarshal.GetArrayDataReference(hPrev),
+            ldhp,
+            ref MemoryMarshal.GetArrayDataReference(h),
+            ldh);
+        switch (kind)
+        {
+            case CellKind.Lstm:
+                Run<LstmGates>(tier, at);
+                break;
+            case CellKind.Gru:
+                Run<GruGates>(tier, at);
+                break;
+            case CellKind.RnnTanh:
+                Run<TanhGates>(tier, at);
+                break;
+            default:
+                Run<ReluGates>(tier, at);
+                break;
+        }
+    }
+
+    private static void Run<TCell>(string tier, in GateTile tile)
+        where TCell : ICell
+    {
         switch (tier)
         {
             case "scalar":
-                FusedGates.ApplyScalar(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, 0, valid);
+                FusedGates.ApplyScalar<TCell>(tile, record: false);
                 break;
             case "128":
-                FusedGates.Apply<Simd128, Vector128<float>>(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                FusedGates.Apply<TCell, Simd128, Vector128<float>>(tile, record: false);
                 break;
             case "256":
-                FusedGates.Apply<Simd256, Vector256<float>>(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                FusedGates.Apply<TCell, Simd256, Vector256<float>>(tile, record: false);
                 break;
             default:
-                FusedGates.Apply<Simd512, Vector512<float>>(kind, unit, ref t, rows, ref x, ldig, ref b, ref cc, ldc, ref hp, ldhp, ref hh, ldh, valid);
+                FusedGates.Apply<TCell, Simd512, Vector512<float>>(tile, record: false);
                 break;
         }
     }

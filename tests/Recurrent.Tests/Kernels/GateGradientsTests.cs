@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FluentAssertions;
 using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
 using Recurrent.Tests.TestUtilities;
 using Xunit;
 
@@ -125,26 +126,47 @@ public sealed class GateGradientsTests
 
     private static void RunUnits(string tier, CellKind kind, int units, int hidden, float[] gates, float[] dh, float[] aux, float[] prev, float[] dc, float[] dGi, float[] dGh)
     {
-        ref float g = ref MemoryMarshal.GetArrayDataReference(gates);
-        ref float d = ref MemoryMarshal.GetArrayDataReference(dh);
-        ref float a = ref MemoryMarshal.GetArrayDataReference(aux);
-        ref float p = ref MemoryMarshal.GetArrayDataReference(prev);
-        ref float c = ref MemoryMarshal.GetArrayDataReference(dc);
-        ref float gi = ref MemoryMarshal.GetArrayDataReference(dGi);
-        ref float gh = ref MemoryMarshal.GetArrayDataReference(dGh);
+        var row = new GradientRow(
+            ref MemoryMarshal.GetArrayDataReference(gates),
+            ref MemoryMarshal.GetArrayDataReference(dh),
+            ref MemoryMarshal.GetArrayDataReference(aux),
+            ref MemoryMarshal.GetArrayDataReference(prev),
+            ref MemoryMarshal.GetArrayDataReference(dc),
+            ref MemoryMarshal.GetArrayDataReference(dGi),
+            ref MemoryMarshal.GetArrayDataReference(dGh));
+        switch (kind)
+        {
+            case CellKind.Lstm:
+                RunUnits<LstmGates>(tier, units, hidden, row);
+                break;
+            case CellKind.Gru:
+                RunUnits<GruGates>(tier, units, hidden, row);
+                break;
+            case CellKind.RnnTanh:
+                RunUnits<TanhGates>(tier, units, hidden, row);
+                break;
+            default:
+                RunUnits<ReluGates>(tier, units, hidden, row);
+                break;
+        }
+    }
+
+    private static void RunUnits<TCell>(string tier, int units, int hidden, in GradientRow row)
+        where TCell : ICell
+    {
         switch (tier)
         {
             case "scalar":
-                GateGradients.ApplyScalar(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh, 0);
+                GateGradients.ApplyScalar<TCell>(units, hidden, row);
                 break;
             case "128":
-                GateGradients.Apply<Simd128, Vector128<float>>(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                GateGradients.Apply<TCell, Simd128, Vector128<float>>(units, hidden, row);
                 break;
             case "256":
-                GateGradients.Apply<Simd256, Vector256<float>>(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                GateGradients.Apply<TCell, Simd256, Vector256<float>>(units, hidden, row);
                 break;
             default:
-                GateGradients.Apply<Simd512, Vector512<float>>(kind, units, hidden, ref g, ref d, ref a, ref p, ref c, ref gi, ref gh);
+                GateGradients.Apply<TCell, Simd512, Vector512<float>>(units, hidden, row);
                 break;
         }
     }
