@@ -5,6 +5,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Text;
 using Recurrent.Internals;
+using Recurrent.Kernels;
 
 namespace Recurrent;
 
@@ -16,7 +17,7 @@ namespace Recurrent;
 public sealed class Embedding : Module
 {
     private readonly Parameter _weight;
-    private int[]? _lastRows;
+    private readonly TrainingMemory<int[]> _training = new();
 
     /// <summary>Creates the table with rows drawn from N(0, 1) and the padding row zeroed, as PyTorch does.</summary>
     /// <param name="numEmbeddings">The number of rows.</param>
@@ -211,7 +212,14 @@ public sealed class Embedding : Module
             }
         }
 
-        _lastRows = Training && _weight.RequiresGrad ? rows : null;
+        if (Training && _weight.RequiresGrad)
+        {
+            // The rows this call read, for its Backward (several calls are backpropagated newest first).
+            TrainingScratch memory = _training.Rent();
+            int[] kept = memory.GetIndices("rows", 0, rows.Length);
+            rows.CopyTo(kept, 0);
+            _training.Push(kept, memory);
+        }
         ReadOnlySpan<nint> inLengths = indices.Lengths;
         var lengths = new nint[inLengths.Length + 1];
         inLengths.CopyTo(lengths);
@@ -220,7 +228,7 @@ public sealed class Embedding : Module
     }
 
     /// <summary>
-    /// For the last training-mode <c>Forward</c>: adds each output row's gradient to its table row in <see cref="Weight"/>'s
+    /// For the newest training-mode <c>Forward</c> not yet backpropagated: adds each output row's gradient to its table row in <see cref="Weight"/>'s
     /// Grad, as <c>embedding_backward</c> does: nothing for <see cref="PaddingIdx"/>, each row divided by its count in the
     /// batch when <see cref="ScaleGradByFreq"/>, nothing at all for a frozen table. Indices have no gradient.
     /// </summary>
@@ -233,8 +241,12 @@ public sealed class Embedding : Module
             ThrowHelper.Null(nameof(gradOutput));
         }
 
-        int[] rows = _lastRows ?? throw new InvalidOperationException(
-            "Embedding.Backward needs a Forward run in training mode first (call Train()); a frozen table (requires_grad false) records nothing.");
+        if (!_weight.RequiresGrad)
+        {
+            throw new InvalidOperationException("Embedding.Backward: a frozen table (requires_grad false) records nothing and has no gradient to add.");
+        }
+
+        int[] rows = _training.Peek(TorchName);
         int dim = EmbeddingDim;
         ReadOnlySpan<float> dy = TensorData.Read(gradOutput);
         if (dy.Length != rows.Length * dim)
@@ -266,8 +278,11 @@ public sealed class Embedding : Module
         }
 
         _weight.AccumulateGrad(grad);
-        _lastRows = null;
+        _training.Return(_training.Pop(TorchName).Memory);
     }
+
+    /// <inheritdoc/>
+    private protected override void ReleaseTrainingMemory() => _training.Release();
 
     /// <summary><c>embedding_renorm_</c>: each referenced row once, <c>row *= max_norm / (norm + 1e-7)</c> where its norm exceeds max_norm.</summary>
     private void Renorm(int[] rows, float maxNorm)

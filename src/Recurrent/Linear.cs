@@ -2,20 +2,20 @@ using System;
 using System.Globalization;
 using System.Numerics.Tensors;
 using Recurrent.Internals;
+using Recurrent.Kernels;
 
 namespace Recurrent;
 
 /// <summary>
 /// <c>torch.nn.Linear</c>: <c>y = x·Wᵀ + b</c> over the last dimension, W <c>(out_features, in_features)</c>. Initialised as
-/// PyTorch does (kaiming-uniform with a = √5, so both W and b draw from U(-1/√in, 1/√in)). In training mode
-/// <see cref="Forward"/> keeps its input so <see cref="Backward"/> can run.
+/// PyTorch does (kaiming-uniform with a = √5, so both W and b draw from U(-1/√in, 1/√in)). In training mode each <see cref="Forward"/> keeps its input so a <see cref="Backward"/> can run for it: several
+/// forwards (a head applied at every step of a loop) are backpropagated newest first.
 /// </summary>
 public sealed class Linear : Module
 {
     private readonly Parameter _weight;
     private readonly Parameter? _bias;
-    private float[]? _input;
-    private nint[] _inputLengths = [];
+    private readonly TrainingMemory<Record> _training = new();
 
     /// <summary>Creates the layer.</summary>
     /// <param name="inFeatures">Size of each input row.</param>
@@ -93,14 +93,24 @@ public sealed class Linear : Module
             }
         }
 
-        _input = Training ? x.ToArray() : null;
-        _inputLengths = input.Lengths.ToArray();
+        if (Training)
+        {
+            // Kept even when W and b are frozen: Backward still owes dL/d(input) to the layers before.
+            TrainingScratch memory = _training.Rent();
+            float[] kept = memory.Get("input", 0, x.Length, clear: false);
+            x.CopyTo(kept);
+            _training.Push(new Record(kept, input.Lengths.ToArray()), memory);
+        }
+
         nint[] lengths = input.Lengths.ToArray();
         lengths[^1] = OutFeatures;
         return Tensor.Create(y, lengths);
     }
 
-    /// <summary>For the last training-mode <see cref="Forward"/>: adds dL/dW and dL/db to the parameters' Grad and returns dL/d(input).</summary>
+    /// <summary>
+    /// For the newest training-mode <see cref="Forward"/> not yet backpropagated: adds dL/dW and dL/db to the parameters'
+    /// Grad (a frozen parameter gets none) and returns dL/d(input).
+    /// </summary>
     /// <exception cref="InvalidOperationException">No training-mode forward was recorded.</exception>
     public Tensor<float> Backward(Tensor<float> gradOutput)
     {
@@ -109,9 +119,9 @@ public sealed class Linear : Module
             ThrowHelper.Null(nameof(gradOutput));
         }
 
-        float[] x = _input ?? throw new InvalidOperationException("Linear.Backward needs a Forward run in training mode first (call Train()).");
+        (float[] x, nint[] inputLengths) = _training.Peek(TorchName);
         ReadOnlySpan<float> dy = TensorData.Read(gradOutput);
-        int rows = Rows(_inputLengths);
+        int rows = Rows(inputLengths);
         if (dy.Length != rows * OutFeatures)
         {
             ThrowHelper.Argument($"gradOutput must hold {rows * OutFeatures} floats (the forward output's shape), got {dy.Length}", nameof(gradOutput));
@@ -136,9 +146,16 @@ public sealed class Linear : Module
 
         _weight.AccumulateGrad(dW);
         _bias?.AccumulateGrad(db);
-        _input = null;
-        return Tensor.Create(dx, _inputLengths);
+
+        _training.Return(_training.Pop(TorchName).Memory);
+        return Tensor.Create(dx, inputLengths);
     }
+
+    /// <inheritdoc/>
+    private protected override void ReleaseTrainingMemory() => _training.Release();
+
+    /// <summary>A training forward's input (in memory of its own) and shape.</summary>
+    private sealed record Record(float[] Input, nint[] Lengths);
 
     private static int Rows(ReadOnlySpan<nint> lengths)
     {

@@ -21,22 +21,15 @@ public abstract class RnnBase : Module
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
     private readonly Parameter?[][] _parameterSets;
-    private ForwardRecord? _record;
 
-    /// <summary>The training memory, for tests.</summary>
-    internal TrainingScratch TrainingMemory => _scratch;
+    /// <summary>The forwards recorded for Backward (newest last) and the backward's temporaries, reused from step to step.</summary>
+    private readonly TrainingMemory<ForwardRecord> _training = new();
+
+    /// <summary>The floats this module holds for training (records and temporaries).</summary>
+    internal long HeldTrainingFloats => _training.HeldFloats;
 
     /// <inheritdoc/>
-    private protected override void ReleaseTrainingMemory()
-    {
-        if (_record is null)
-        {
-            _scratch.Clear();
-        }
-    }
-
-    /// <summary>The memory of this module's training calls, reused from one step to the next.</summary>
-    private readonly TrainingScratch _scratch = new();
+    private protected override void ReleaseTrainingMemory() => _training.Release();
 
     private protected RnnBase(
         CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, float dropout, bool bidirectional, int projSize, int? seed)
@@ -225,21 +218,22 @@ public abstract class RnnBase : Module
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         int? seed = TrainingDropoutSeed();
-        _record = null;
         if (Training && AnyRequiresGrad())
         {
-            // A training call runs the same driver on a time-major copy of its input and records what Backward needs.
-            float[] inputRows = TimeMajor.From(TensorData.Read(input), shape, _scratch.Get("tape.input", 0, shape.ElementCount, clear: false));
+            // A training call runs the same driver on a time-major copy of its input and records what Backward needs in
+            // memory of its own (several calls can each be backpropagated, the last first).
+            TrainingScratch memory = _training.Rent();
+            float[] inputRows = TimeMajor.From(TensorData.Read(input), shape, memory.Get("tape.input", 0, shape.ElementCount, clear: false));
             bool timeMajor = shape.Unbatched || !shape.BatchFirst;
             float[] outputRows = timeMajor ? output : GC.AllocateUninitializedArray<float>(output.Length);
             BpttTape tape = RecordedRun(
-                inputRows, shape.SeqLen, shape.Batch, h0 is null ? default : TensorData.Read(h0), c0 is null ? default : TensorData.Read(c0), outputRows, hN, cN, seed, default, default);
+                inputRows, memory, shape.SeqLen, shape.Batch, h0 is null ? default : TensorData.Read(h0), c0 is null ? default : TensorData.Read(c0), outputRows, hN, cN, seed, default, default);
             if (!timeMajor)
             {
                 TimeMajor.To(outputRows, outShape, output);
             }
 
-            _record = new ForwardRecord(shape, tape);
+            _training.Push(new ForwardRecord(shape, tape), memory);
         }
         else
         {
@@ -278,9 +272,7 @@ public abstract class RnnBase : Module
             ThrowHelper.Null(nameof(gradOutput));
         }
 
-        ForwardRecord record = _record
-            ?? throw new InvalidOperationException(
-                $"{TorchName}.Backward needs a Forward run in training mode first (call Train(), then Forward with the tensor API); each Forward is backpropagated once.");
+        ForwardRecord record = _training.Peek(TorchName);
         bool lstm = _spec.Kind == CellKind.Lstm;
         SequenceShape shape = record.Shape;
         int numStates = NumLayers * _spec.NumDirections;
@@ -301,7 +293,8 @@ public abstract class RnnBase : Module
         }
 
         BpttTape tape = record.Tape;
-        TrainingScratch scratch = tape.Scratch;
+        TrainingScratch scratch = _training.Scratch;
+        (_, TrainingScratch memory) = _training.Pop(TorchName);
 
         // The backward pass adds straight into each parameter's Grad (a frozen one's into scratch).
         var grads = new LayerWeights[_weights.Length];
@@ -327,6 +320,7 @@ public abstract class RnnBase : Module
             _spec,
             _weights,
             tape,
+            scratch,
             batchSizes is null ? TimeMajor.From(TensorData.Read(gradOutput), outShape, scratch.Get("bwd.gradOutput", 0, outShape.ElementCount, clear: false)) : TensorData.Read(gradOutput),
             gradHN is null ? default : Permute(TensorData.Read(gradHN), numStates, shape.Batch, hOut, order, toSorted: true),
             gradCN is null ? default : Permute(TensorData.Read(gradCN), numStates, shape.Batch, HiddenSize, order, toSorted: true),
@@ -336,7 +330,7 @@ public abstract class RnnBase : Module
             gradC0);
         gradH0 = Permute(gradH0, numStates, shape.Batch, hOut, order, toSorted: false);
         gradC0 = lstm ? Permute(gradC0, numStates, shape.Batch, HiddenSize, order, toSorted: false) : gradC0;
-        _record = null;
+        _training.Return(memory);
         if (layOut)
         {
             float[] laidOut = new float[gradInput.Length];
@@ -355,9 +349,9 @@ public abstract class RnnBase : Module
 
     /// <summary>A training call: the driver on time-major rows, recording every layer into a tape.</summary>
     private BpttTape RecordedRun(
-        float[] inputRows, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, int? seed, ReadOnlySpan<int> batchSizes, ReadOnlySpan<int> sortedIndices)
+        float[] inputRows, TrainingScratch memory, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, int? seed, ReadOnlySpan<int> batchSizes, ReadOnlySpan<int> sortedIndices)
     {
-        var tape = BpttTape.For(inputRows, _scratch);
+        var tape = BpttTape.For(inputRows, memory);
         RecurrentWorkspace ws = _workspaces.Rent();
         LayerDriver.Forward(
             _spec,
@@ -419,7 +413,6 @@ public abstract class RnnBase : Module
     private protected void ForwardCore(
         ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace)
     {
-        _record = null; // the span overloads record nothing to backpropagate
         CheckSpansAndRun(input, shape, h0, c0, output, hN, cN, workspace, TrainingDropout());
     }
 
@@ -468,13 +461,16 @@ public abstract class RnnBase : Module
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         int? seed = TrainingDropoutSeed();
-        _record = null;
         if (Training && AnyRequiresGrad())
         {
             // Packed rows are already time-major; the driver checks nothing here that ForwardCore has not.
             int[] batchSizes = input.BatchSizes.ToArray(), sorted = input.SortedIndices.ToArray();
+            TrainingScratch memory = _training.Rent();
+            float[] inputRows = memory.Get("tape.input", 0, rows * InputSize, clear: false);
+            TensorData.Read(input.Data).CopyTo(inputRows);
             BpttTape tape = RecordedRun(
-                TensorData.Read(input.Data).ToArray(),
+                inputRows,
+                memory,
                 batchSizes.Length,
                 shape.Batch,
                 h0 is null ? default : TensorData.Read(h0),
@@ -485,7 +481,7 @@ public abstract class RnnBase : Module
                 seed,
                 batchSizes,
                 sorted);
-            _record = new ForwardRecord(shape, tape, batchSizes, sorted);
+            _training.Push(new ForwardRecord(shape, tape, batchSizes, sorted), memory);
         }
         else
         {
@@ -520,7 +516,6 @@ public abstract class RnnBase : Module
         Span<float> cN,
         RecurrentWorkspace? workspace)
     {
-        _record = null; // the span overloads record nothing to backpropagate
         PackedSpansAndRun(input, batchSizes, sortedIndices, h0, c0, output, hN, cN, workspace, TrainingDropout());
     }
 

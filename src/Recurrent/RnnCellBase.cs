@@ -15,22 +15,15 @@ public abstract class RnnCellBase : Module
 {
     private readonly RecurrentSpec _spec;
     private readonly LayerWeights[] _weights;
-    private StepRecord? _record;
 
-    /// <summary>The training memory, for tests.</summary>
-    internal TrainingScratch TrainingMemory => _scratch;
+    /// <summary>The steps recorded for Backward (newest last) and the backward's temporaries, reused from step to step.</summary>
+    private readonly TrainingMemory<StepRecord> _training = new();
+
+    /// <summary>The floats this cell holds for training (records and temporaries).</summary>
+    internal long HeldTrainingFloats => _training.HeldFloats;
 
     /// <inheritdoc/>
-    private protected override void ReleaseTrainingMemory()
-    {
-        if (_record is null)
-        {
-            _scratch.Clear();
-        }
-    }
-
-    /// <summary>The memory of this cell's training steps, reused from one step to the next.</summary>
-    private readonly TrainingScratch _scratch = new();
+    private protected override void ReleaseTrainingMemory() => _training.Release();
     private readonly Random _random;
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
@@ -149,19 +142,22 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
-        // A training step records what Backward needs (its input, states and activated gates) as it runs.
-        float[]? inputCopy = Training && AnyRequiresGrad() ? TensorData.Read(input).ToArray() : null;
-        BpttTape? tape = inputCopy is null ? null : BpttTape.For(inputCopy, _scratch);
-        _record = tape is null ? null : new StepRecord(unbatched, batch, tape);
-        CellStep(
-            inputCopy ?? TensorData.Read(input),
-            batch,
-            h is null ? default : TensorData.Read(h),
-            c is null ? default : TensorData.Read(c),
-            hNew,
-            cNew,
-            null,
-            tape);
+        ReadOnlySpan<float> hIn = h is null ? default : TensorData.Read(h), cIn = c is null ? default : TensorData.Read(c);
+        if (Training && AnyRequiresGrad())
+        {
+            // A training step records what Backward needs (its input, states and activated gates) in memory of its own, so
+            // the steps of an unrolled loop can each be backpropagated, the last first.
+            TrainingScratch memory = _training.Rent();
+            float[] inputCopy = memory.Get("tape.input", 0, batch * InputSize, clear: false);
+            TensorData.Read(input).CopyTo(inputCopy);
+            var tape = BpttTape.For(inputCopy, memory);
+            CellStep(inputCopy, batch, hIn, cIn, hNew, cNew, null, tape);
+            _training.Push(new StepRecord(unbatched, batch, tape), memory);
+        }
+        else
+        {
+            CellStep(TensorData.Read(input), batch, hIn, cIn, hNew, cNew, null);
+        }
 
         nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
         return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);
@@ -170,13 +166,13 @@ public abstract class RnnCellBase : Module
     /// <summary>The allocation-free step shared by the span overloads: checks lengths, then one step of the layer driver.</summary>
     private protected void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
     {
-        _record = null; // the span overloads record nothing to backpropagate
         CellStep(input, batch, h, c, hNew, cNew, workspace);
     }
 
     /// <summary>
-    /// Backpropagation for the last training-mode tensor <c>Forward</c>: adds the parameters' gradients to their Grad and
-    /// returns dL/d(input), dL/dh and (LSTM) dL/dc, shaped as the forward's tensors.
+    /// Backpropagation for the newest training-mode tensor <c>Forward</c> not yet backpropagated (a loop of steps is walked
+    /// back from its last step): adds the parameters' gradients to their Grad and returns dL/d(input), dL/dh and (LSTM)
+    /// dL/dc, shaped as that forward's tensors.
     /// </summary>
     /// <exception cref="InvalidOperationException">No training-mode forward was recorded.</exception>
     private protected CellGradients BackwardCore(Tensor<float> gradH, Tensor<float>? gradC)
@@ -186,8 +182,7 @@ public abstract class RnnCellBase : Module
             ThrowHelper.Null(nameof(gradH));
         }
 
-        StepRecord record = _record ?? throw new InvalidOperationException(
-            $"{TorchName}.Backward needs a Forward run in training mode first (call Train(), then Forward with the tensor API); each Forward is backpropagated once.");
+        StepRecord record = _training.Peek(TorchName);
         bool lstm = _spec.Kind == CellKind.Lstm;
         int n = record.Batch * HiddenSize;
         ReadOnlySpan<float> dh = TensorData.Read(gradH), dc = gradC is null ? default : TensorData.Read(gradC);
@@ -197,15 +192,17 @@ public abstract class RnnCellBase : Module
         }
 
         // The backward pass adds straight into each parameter's Grad (a frozen one's into scratch).
+        TrainingScratch scratch = _training.Scratch;
         var grads = new LayerWeights(
-            WeightIH.GradTarget(_scratch, "grad.wih", 0),
-            WeightHH.GradTarget(_scratch, "grad.whh", 0),
-            BiasIH?.GradTarget(_scratch, "grad.bih", 0),
-            BiasHH?.GradTarget(_scratch, "grad.bhh", 0),
+            WeightIH.GradTarget(scratch, "grad.wih", 0),
+            WeightHH.GradTarget(scratch, "grad.whh", 0),
+            BiasIH?.GradTarget(scratch, "grad.bih", 0),
+            BiasHH?.GradTarget(scratch, "grad.bhh", 0),
             null);
         float[] gradInput = new float[record.Batch * InputSize], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
-        Bptt.Backward(_spec, _weights, record.Tape, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
-        _record = null;
+        (_, TrainingScratch memory) = _training.Pop(TorchName);
+        Bptt.Backward(_spec, _weights, record.Tape, scratch, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
+        _training.Return(memory);
         nint[] inputLengths = record.Unbatched ? [InputSize] : [record.Batch, InputSize];
         nint[] stateLengths = record.Unbatched ? [HiddenSize] : [record.Batch, HiddenSize];
         return new CellGradients(

@@ -23,15 +23,15 @@ internal static unsafe class Bptt
     /// <summary>
     /// Backward through the stack: from dL/d(output) <c>(T, N, D·H_out)</c> and dL/dh_n, dL/dc_n (empty for zeros), adds every
     /// parameter's gradient into <paramref name="grads"/> (per (layer, direction): W_ih, W_hh, b_ih, b_hh, W_hr) and writes
-    /// dL/d(input), dL/dh0 and dL/dc0.
+    /// dL/d(input), dL/dh0 and dL/dc0. The tape's own memory holds the record; <paramref name="scratch"/> (the module's) the
+    /// temporaries of this pass.
     /// </summary>
     public static void Backward(
-        in RecurrentSpec spec, LayerWeights[] weights, BpttTape tape, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
+        in RecurrentSpec spec, LayerWeights[] weights, BpttTape tape, TrainingScratch scratch, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
         LayerWeights[] grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
     {
         int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
         int batch = tape.Batch, rows = tape.TotalRows;
-        TrainingScratch scratch = tape.Scratch;
         tape.Unpack();
         ReadOnlySpan<float> gradLayerOutput = gradOutput;
         for (int layer = spec.NumLayers - 1; layer >= 0; layer--)

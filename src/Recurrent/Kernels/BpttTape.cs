@@ -87,23 +87,6 @@ internal sealed class BpttTape
     /// <summary>Whether sequence b starts at step t from its initial state: step 0 going forward; going backward, its own last step.</summary>
     public bool StartsAt(int t, int b, int direction) => direction == 0 ? t == 0 : t + 1 >= SeqLen || b >= StepRows[t + 1];
 
-    /// <summary>The step whose row holds sequence b's h_n: its last step going forward, step 0 backward.</summary>
-    public int FinalStep(int b, int direction)
-    {
-        if (direction == 1)
-        {
-            return 0;
-        }
-
-        int t = SeqLen - 1;
-        while (StepRows[t] <= b)
-        {
-            t--;
-        }
-
-        return t;
-    }
-
     /// <summary>Per layer: its input, time-major (layer 0: the caller's input; then the previous output after dropout).</summary>
     public float[][] LayerInputs = [];
 
@@ -120,12 +103,9 @@ internal sealed class BpttTape
 
     /// <summary>
     /// A tape whose first layer reads <paramref name="input"/> (time-major rows, kept as they are: the caller's own copy) and
-    /// whose arrays come from <paramref name="scratch"/> (a module's, reused by its next training call).
+    /// whose arrays come from <paramref name="memory"/> (this record's own, reused by a later record once consumed).
     /// </summary>
-    public static BpttTape For(float[] input, TrainingScratch scratch) => new() { LayerInputs = [input], _scratch = scratch };
-
-    /// <summary>The module's scratch, for the backward pass that consumes this tape.</summary>
-    public TrainingScratch Scratch => _scratch;
+    public static BpttTape For(float[] input, TrainingScratch memory) => new() { LayerInputs = [input], _scratch = memory };
 
     /// <summary>The forward's packing of (layer, direction) <paramref name="index"/>: a new object whenever the weights change.</summary>
     public PackedLayer Layer(int index) => _packed[index];

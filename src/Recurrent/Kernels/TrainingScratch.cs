@@ -12,16 +12,22 @@ namespace Recurrent.Kernels;
 internal sealed class TrainingScratch
 {
     private readonly Dictionary<(string Name, int Index), float[]> _arrays = [];
+    private readonly Dictionary<(string Name, int Index), int[]> _indices = [];
     private readonly Dictionary<(string Name, int Index), PackedMatrix> _matrices = [];
     private readonly Dictionary<(string Name, int Index), object> _stamps = [];
 
-    /// <summary>The floats held, for tests and diagnostics.</summary>
+    /// <summary>The floats held (an index counts as one: both are 4 bytes), for memory budgets and diagnostics.</summary>
     public long HeldFloats
     {
         get
         {
             long total = 0;
             foreach (float[] array in _arrays.Values)
+            {
+                total += array.Length;
+            }
+
+            foreach (int[] array in _indices.Values)
             {
                 total += array.Length;
             }
@@ -39,6 +45,7 @@ internal sealed class TrainingScratch
     public void Clear()
     {
         _arrays.Clear();
+        _indices.Clear();
         _matrices.Clear();
         _stamps.Clear();
     }
@@ -54,6 +61,18 @@ internal sealed class TrainingScratch
         else if (clear)
         {
             Array.Clear(array);
+        }
+
+        return array;
+    }
+
+    /// <summary>An index array of exactly <paramref name="length"/> ints, holding whatever it last held.</summary>
+    public int[] GetIndices(string name, int index, int length)
+    {
+        if (!_indices.TryGetValue((name, index), out int[]? array) || array.Length != length)
+        {
+            array = new int[length];
+            _indices[(name, index)] = array;
         }
 
         return array;

@@ -83,14 +83,14 @@ public sealed class GradientTests(ITestOutputHelper log)
         Tensor<float> x = T.Random(1, 1f, 5, 2, 3), gradOutput = T.Random(2, 1f, 5, 2, 4);
         lstm.Forward(x);
         RnnGradients before = lstm.Backward(gradOutput);
-        lstm.TrainingMemory.HeldFloats.Should().BeGreaterThan(0, "the scratch is kept for the next step");
+        lstm.HeldTrainingFloats.Should().BeGreaterThan(0, "the scratch is kept for the next step");
         lstm.Eval();
-        lstm.TrainingMemory.HeldFloats.Should().Be(0, "Eval() lets the training memory go");
+        lstm.HeldTrainingFloats.Should().Be(0, "Eval() lets the training memory go");
 
         // PyTorch allows eval() between a forward and its backward: the pending record survives.
         lstm.Train().Forward(x);
         lstm.Eval();
-        lstm.TrainingMemory.HeldFloats.Should().BeGreaterThan(0);
+        lstm.HeldTrainingFloats.Should().BeGreaterThan(0);
         T.Values(lstm.Backward(gradOutput).GradInput).Should().Equal(T.Values(before.GradInput));
     }
 
@@ -201,6 +201,133 @@ public sealed class GradientTests(ITestOutputHelper log)
         }
 
         return worst;
+    }
+
+    /// <summary>
+    /// A GRUCell decoder unrolled over 10 steps and trained with SGD, as tests/fixtures/generate.py's decoder_case does in
+    /// PyTorch: each step embeds the previous token, appends an encoder context, steps the cell and applies a Linear head;
+    /// one cross-entropy over every step. Backward walks the loop from its last step: each module's Backward takes its
+    /// newest pending forward. The first iteration's gradients (every parameter, the context, h0), each iteration's loss and
+    /// the parameters after three SGD steps must match PyTorch autograd.
+    /// </summary>
+    [Fact]
+    public void GruCellDecoder_UnrolledOverTenSteps_MatchesPyTorchAutograd()
+    {
+        Fixture f = Fixture.Load("unrolled", "gru_cell_decoder_10_steps");
+        JsonElement root = f.Root, sizes = root.GetProperty("sizes");
+        int v = sizes.GetProperty("V").GetInt32(), e = sizes.GetProperty("E").GetInt32(), c = sizes.GetProperty("C").GetInt32();
+        int h = sizes.GetProperty("H").GetInt32(), steps = sizes.GetProperty("T").GetInt32(), b = sizes.GetProperty("B").GetInt32();
+        var embedding = new Embedding(v, e);
+        var cell = new GruCell(e + c, h);
+        var head = new Linear(h, v);
+        Module[] modules = [embedding, cell, head];
+        string[] names = ["embedding", "cell", "head"];
+        for (int m = 0; m < modules.Length; m++)
+        {
+            modules[m].LoadStateDict(Fixture.StateOf(root.GetProperty("initial").GetProperty(names[m])));
+        }
+
+        Tensor<float> context = f.Input("context"), h0 = f.Input("h0");
+        long[][] tokens = f.RawInput("tokens").EnumerateArray().Select(row => row.EnumerateArray().Select(x => x.GetInt64()).ToArray()).ToArray();
+        int[] targets = tokens.Skip(1).SelectMany(row => row).Select(x => (int)x).ToArray();
+        var sgd = new Optim.Sgd([.. embedding.Parameters(), .. cell.Parameters(), .. head.Parameters()], root.GetProperty("lr").GetSingle());
+        float[] losses = root.GetProperty("losses").EnumerateArray().Select(x => x.GetSingle()).ToArray();
+        (double Worst, string Where) worst = (0, "decoder");
+        for (int iteration = 0; iteration < losses.Length; iteration++)
+        {
+            sgd.ZeroGrad();
+            var logits = new float[steps * b * v];
+            Tensor<float> state = h0;
+            for (int t = 0; t < steps; t++)
+            {
+                float[] embedded = T.Values(embedding.Forward(Tensor.Create(tokens[t], [b])));
+                var x = new float[b * (e + c)];
+                for (int row = 0; row < b; row++)
+                {
+                    embedded.AsSpan(row * e, e).CopyTo(x.AsSpan(row * (e + c)));
+                    T.Values(context).AsSpan(row * c, c).CopyTo(x.AsSpan((row * (e + c)) + e));
+                }
+
+                state = cell.Forward(Tensor.Create(x, [b, e + c]), state);
+                T.Values(head.Forward(state)).CopyTo(logits, t * b * v);
+            }
+
+            LossResult loss = Loss.CrossEntropy(Tensor.Create(logits, [steps * b, v]), targets);
+            loss.Value.Should().BeApproximately(losses[iteration], 1e-5f * Math.Abs(losses[iteration]), $"the loss of iteration {iteration}");
+
+            // Backward through the loop, last step first.
+            float[] gradLogits = T.Values(loss.Gradient);
+            var gradState = new float[b * h];
+            var gradContext = new float[b * c];
+            for (int t = steps - 1; t >= 0; t--)
+            {
+                float[] gradH = T.Values(head.Backward(Tensor.Create(gradLogits.AsSpan(t * b * v, b * v).ToArray(), [b, v])));
+                TensorPrimitives.Add(gradH, gradState, gradH);
+                CellGradients step = cell.Backward(Tensor.Create(gradH, [b, h]));
+                float[] gradX = T.Values(step.GradInput);
+                var gradEmbedded = new float[b * e];
+                for (int row = 0; row < b; row++)
+                {
+                    gradX.AsSpan(row * (e + c), e).CopyTo(gradEmbedded.AsSpan(row * e));
+                    Span<float> gradContextRow = gradContext.AsSpan(row * c, c);
+                    TensorPrimitives.Add(gradContextRow, gradX.AsSpan((row * (e + c)) + e, c), gradContextRow);
+                }
+
+                embedding.Backward(Tensor.Create(gradEmbedded, [b, e]));
+                gradState = T.Values(step.GradH);
+            }
+
+            if (iteration == 0)
+            {
+                JsonElement grads = root.GetProperty("grads");
+                worst = Worse(worst, CompareRelative("decoder", "context.grad", Fixture.FloatTensor(grads.GetProperty("context")), Tensor.Create(gradContext, [b, c])));
+                worst = Worse(worst, CompareRelative("decoder", "h0.grad", Fixture.FloatTensor(grads.GetProperty("h0")), Tensor.Create(gradState, [b, h])));
+                for (int m = 0; m < modules.Length; m++)
+                {
+                    var named = modules[m].NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+                    foreach ((string key, Tensor<float> expected) in Fixture.StateOf(grads.GetProperty(names[m])))
+                    {
+                        worst = Worse(worst, CompareRelative("decoder", $"{names[m]}.{key}.grad", expected, named[key].Grad));
+                    }
+                }
+            }
+
+            sgd.Step();
+        }
+
+        for (int m = 0; m < modules.Length; m++)
+        {
+            foreach ((string key, Tensor<float> expected) in Fixture.StateOf(root.GetProperty("final").GetProperty(names[m])))
+            {
+                worst = Worse(worst, CompareRelative("decoder", $"{names[m]}.{key} after {losses.Length} SGD steps", expected, modules[m].StateDict()[key]));
+            }
+        }
+
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"unrolled GRUCell decoder: worst error {worst.Worst:G3} of the tolerance ({worst.Where})"));
+    }
+
+    /// <summary>Every forward of an unrolled cell waits for its own Backward, newest first; one more Backward than forwards is refused.</summary>
+    [Fact]
+    public void CellBackward_WalksTheLoopBackwards_ThenRefusesOneMore()
+    {
+        var cell = new LstmCell(3, 4, seed: 2);
+        Tensor<float> x0 = T.Random(1, 1f, 2, 3), x1 = T.Random(2, 1f, 2, 3), gradH = T.Random(3, 1f, 2, 4);
+        LstmCellOutput s1 = cell.Forward(x0);
+        cell.Forward(x1, s1.H, s1.C);
+        CellGradients second = cell.Backward(gradH);
+        CellGradients first = cell.Backward(second.GradH, second.GradC);
+
+        // Each step run and backpropagated alone by a cell with the same weights gives the same bits.
+        var onlySecond = new LstmCell(3, 4, seed: 2);
+        onlySecond.Forward(x1, s1.H, s1.C);
+        CellGradients expectSecond = onlySecond.Backward(gradH);
+        var onlyFirst = new LstmCell(3, 4, seed: 2);
+        onlyFirst.Forward(x0);
+        CellGradients expectFirst = onlyFirst.Backward(second.GradH, second.GradC);
+        T.Values(second.GradInput).Should().Equal(T.Values(expectSecond.GradInput));
+        T.Values(first.GradInput).Should().Equal(T.Values(expectFirst.GradInput));
+        T.Values(cell.WeightHH.Grad!).Should().Equal(T.Values(onlyFirst.WeightHH.Grad!).Zip(T.Values(onlySecond.WeightHH.Grad!), (a, b) => b + a));
+        new Action(() => cell.Backward(gradH)).Should().Throw<InvalidOperationException>().WithMessage("LSTMCell.Backward needs a Forward run in training mode first*newest first*");
     }
 
     private static (double, string) Worse((double Worst, string Where) a, (double Worst, string Where) b) => b.Worst > a.Worst ? b : a;
