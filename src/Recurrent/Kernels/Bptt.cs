@@ -272,7 +272,7 @@ internal static unsafe class Bptt
         {
             if (ByColumns)
             {
-                int panels = Whh.Panels, width = PackedMatrix.Width;
+                int panels = Whh.Panels, width = Whh.PanelWidth;
                 int p0 = (panels * worker) / workers, p1 = (panels * (worker + 1)) / workers;
                 RunColumns(p0, p1, Math.Min(Spec.OutputSize, p0 * width), Math.Min(Spec.OutputSize, p1 * width));
                 return;

@@ -6,41 +6,6 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Kernels;
 
-/// <summary>A right-hand matrix B <c>(K, N)</c> packed for <see cref="PanelKernels"/>: panels of 64 columns, each <c>[k][64]</c>, zero-padded.</summary>
-internal sealed class PackedMatrix
-{
-    public const int Width = 64;
-
-    public PackedMatrix(int k, int n)
-    {
-        K = k;
-        N = n;
-        Panels = (n + Width - 1) / Width;
-        Data = new float[Panels * k * Width];
-    }
-
-    public int K { get; }
-
-    public int N { get; }
-
-    public int Panels { get; }
-
-    public float[] Data { get; }
-
-    /// <summary>Packs B, row-major <c>(K, N)</c>, over the previous contents (the padding columns are never written, so stay zero).</summary>
-    public void Fill(ReadOnlySpan<float> b)
-    {
-        for (int p = 0; p < Panels; p++)
-        {
-            int valid = Math.Min(Width, N - (p * Width));
-            for (int kk = 0; kk < K; kk++)
-            {
-                b.Slice((kk * N) + (p * Width), valid).CopyTo(Data.AsSpan(((p * K) + kk) * Width, valid));
-            }
-        }
-    }
-}
-
 /// <summary>
 /// Dense products on the register-blocked panel kernels, for the training passes. Full panels are K-blocked (a block of
 /// the panel stays in L1 while every 4-row block of A passes over it) and accumulate straight into C; a last, partial panel
@@ -79,15 +44,70 @@ internal static unsafe class DenseGemm
         }
     }
 
-    /// <summary><c>C (M, ·) += A · B</c> for B's panels [<paramref name="p0"/>, <paramref name="p1"/>) only, on the calling thread (a worker's share).</summary>
-    public static void MultiplyPanels(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, int p0, int p1)
+    /// <summary>
+    /// <c>C (M, ·) (+)= A · B</c> for B's panels [<paramref name="p0"/>, <paramref name="p1"/>) only, on the calling thread
+    /// (a worker's share); allocates nothing.
+    /// </summary>
+    public static void MultiplyPanels(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, int p0, int p1, bool accumulate = true)
     {
         fixed (float* pa = a, pc = c)
         {
-            var job = new GemmJob(pa, m, lda, b, pc, ldc, accumulate: true);
             for (int p = p0; p < p1; p++)
             {
-                job.Panel(p, 0, m);
+                Panel(pa, lda, b, pc, ldc, accumulate, p, 0, m);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The block loop: rows [r0, r1) of <c>C (+)= A · B</c> against panel <paramref name="p"/> of B. A full panel is K-blocked
+    /// (a block of the panel stays in L1 while every 4-row block of A passes over it) straight into C; a partial last panel
+    /// goes through a 4-row tile and stores only its valid columns.
+    /// </summary>
+    private static void Panel(float* a, int lda, PackedMatrix b, float* c, int ldc, bool accumulate, int p, int r0, int r1)
+    {
+        int k = b.K, w = b.PanelWidth, valid = Math.Min(w, b.N - (p * w));
+        ref float panel = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b.Data), p * k * w);
+        ref float aRef = ref Unsafe.AsRef<float>(a);
+        ref float cRef = ref Unsafe.AsRef<float>(c + (p * w));
+        if (valid == w && k > 0)
+        {
+            // K-blocking pays when several row blocks share a block of the panel; one row block takes the whole K in one go.
+            int kc = r1 - r0 > 4 ? PanelKernels.KBlock(w) : k;
+            for (int k0 = 0; k0 < k; k0 += kc)
+            {
+                int kb = Math.Min(kc, k - k0);
+                for (int r = r0; r < r1; r += 4)
+                {
+                    PanelKernels.Multiply(
+                        ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, Math.Min(4, r1 - r), ref Unsafe.Add(ref panel, k0 * w), kb, w, ref Unsafe.Add(ref cRef, (nint)r * ldc), ldc, accumulate || k0 > 0);
+                }
+            }
+
+            return;
+        }
+
+        // The partial last panel (or K = 0): each 4-row block through a tile, only the valid columns stored.
+        Span<float> tile = stackalloc float[4 * w];
+        for (int r = r0; r < r1; r += 4)
+        {
+            int mr = Math.Min(4, r1 - r);
+            tile.Clear();
+            for (int i = 0; accumulate && i < mr; i++)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid).CopyTo(tile.Slice(i * w, valid));
+            }
+
+            int kc = PanelKernels.KBlock(w);
+            for (int k0 = 0; k0 < k; k0 += kc)
+            {
+                PanelKernels.Multiply(
+                    ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, mr, ref Unsafe.Add(ref panel, k0 * w), Math.Min(kc, k - k0), w, ref MemoryMarshal.GetReference(tile), w, accumulate: true);
+            }
+
+            for (int i = 0; i < mr; i++)
+            {
+                tile.Slice(i * w, valid).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid));
             }
         }
     }
@@ -205,52 +225,6 @@ internal static unsafe class DenseGemm
 
         private static (int Start, int End) Share(int count, int rank, int size) => ((count * rank) / size, (count * (rank + 1)) / size);
 
-        public void Panel(int p, int r0, int r1)
-        {
-            int k = b.K, w = PackedMatrix.Width, valid = Math.Min(w, b.N - (p * w));
-            ref float panel = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b.Data), p * k * w);
-            ref float aRef = ref Unsafe.AsRef<float>(a);
-            ref float cRef = ref Unsafe.AsRef<float>(c + (p * w));
-            if (valid == w && k > 0)
-            {
-                // K-blocking pays when several row blocks share a block of the panel; one row block takes the whole K in one go.
-                int kc = r1 - r0 > 4 ? PanelKernels.KBlock(w) : k;
-                for (int k0 = 0; k0 < k; k0 += kc)
-                {
-                    int kb = Math.Min(kc, k - k0);
-                    for (int r = r0; r < r1; r += 4)
-                    {
-                        PanelKernels.Multiply(
-                            ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, Math.Min(4, r1 - r), ref Unsafe.Add(ref panel, k0 * w), kb, w, ref Unsafe.Add(ref cRef, (nint)r * ldc), ldc, accumulate || k0 > 0);
-                    }
-                }
-
-                return;
-            }
-
-            // The partial last panel: each 4-row block through a tile, only the valid columns stored.
-            Span<float> tile = stackalloc float[4 * w];
-            for (int r = r0; r < r1; r += 4)
-            {
-                int mr = Math.Min(4, r1 - r);
-                tile.Clear();
-                for (int i = 0; accumulate && i < mr; i++)
-                {
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid).CopyTo(tile.Slice(i * w, valid));
-                }
-
-                int kc = PanelKernels.KBlock(w);
-                for (int k0 = 0; k0 < k; k0 += kc)
-                {
-                    PanelKernels.Multiply(
-                        ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, mr, ref Unsafe.Add(ref panel, k0 * w), Math.Min(kc, k - k0), w, ref MemoryMarshal.GetReference(tile), w, accumulate: true);
-                }
-
-                for (int i = 0; i < mr; i++)
-                {
-                    tile.Slice(i * w, valid).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid));
-                }
-            }
-        }
+        private void Panel(int p, int r0, int r1) => DenseGemm.Panel(a, lda, b, c, ldc, accumulate, p, r0, r1);
     }
 }

@@ -331,32 +331,9 @@ internal sealed unsafe class LayerJob : IParallelJob
         (int p0, int p1) = Share(w.Panels, rank, size);
 
         // The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).
-        ref float x = ref Unsafe.AsRef<float>(_input);
-        ref float wih = ref MemoryMarshal.GetArrayDataReference(w.WeightIH);
         int kc = PanelKernels.KBlock(pw);
-        for (int p = p0; p < p1; p++)
-        {
-            ref float panel = ref Unsafe.Add(ref wih, p * inputSize * pw);
-            if (inputSize == 0)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref gates, (r * gp) + (p * pw)), pw).Clear();
-                }
-            }
-
-            // K-blocked: a block of the panel stays in L1 while every row block passes over it.
-            for (int k0 = 0; k0 < inputSize; k0 += kc)
-            {
-                int kb = Math.Min(kc, inputSize - k0);
-                for (int r0 = 0; r0 < rows; r0 += 4)
-                {
-                    int mr = Math.Min(4, rows - r0);
-                    PanelKernels.Multiply(
-                        ref Unsafe.Add(ref x, (r0 * inputSize) + k0), inputSize, mr, ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref gates, (r0 * gp) + (p * pw)), gp, k0 > 0);
-                }
-            }
-        }
+        DenseGemm.MultiplyPanels(
+            new ReadOnlySpan<float>(_input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref gates, rows * gp), gp, p0, p1, accumulate: false);
 
         if (p1 > p0)
         {
@@ -396,7 +373,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         nint ldhp = hOut;
         ref float outBase = ref Unsafe.AsRef<float>(_output);
         bool project = spec.ProjSize > 0;
-        ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH);
+        ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH.Data);
         ref float bhn = ref w.BiasHN is null ? ref tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
         // Large batch: each worker takes whole row blocks through every panel. A row's h_t depends only on its own h_{t-1},
         // so the time loop needs no barrier. Small batch: workers share the panels (hidden units) and meet every step.
@@ -493,7 +470,20 @@ internal sealed unsafe class LayerJob : IParallelJob
 
             if (project)
             {
-                Project(w, ref hiddenFull, paddedHidden, ref dst, ldh, ref tile, q0, q1, rs, end);
+                // h = h_full·W_hrᵀ for this worker's projection panels, straight into the output rows.
+                if (end > rs)
+                {
+                    DenseGemm.MultiplyPanels(
+                        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hiddenFull, rs * paddedHidden), (end - rs) * paddedHidden),
+                        end - rs,
+                        paddedHidden,
+                        w.WeightHR!,
+                        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, rs * ldh), (int)(((end - rs - 1) * ldh) + hOut)),
+                        (int)ldh,
+                        q0,
+                        q1,
+                        accumulate: false);
+                }
                 if (!splitRows)
                 {
                     barrier.SignalAndWait();
@@ -526,26 +516,4 @@ internal sealed unsafe class LayerJob : IParallelJob
 
     /// <summary>The caller's batch index of sorted row <paramref name="b"/> (packed input with enforceSorted off).</summary>
     private int Caller(int b) => _perm is null ? b : _perm[b];
-
-    /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for projection panels [q0, q1) and rows [rs, re), written to the output rows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Project(PackedLayer w, ref float hiddenFull, int paddedHidden, ref float dst, nint ldh, ref float tile, int q0, int q1, int rs, int re)
-    {
-        const int U = PackedLayer.ProjUnit;
-        ref float whr = ref MemoryMarshal.GetArrayDataReference(w.WeightHR!);
-        for (int p = q0; p < q1; p++)
-        {
-            int valid = Math.Min(U, w.ProjSize - (p * U));
-            for (int r0 = rs; r0 < re; r0 += 4)
-            {
-                int mr = Math.Min(4, re - r0);
-                PanelKernels.Multiply(ref Unsafe.Add(ref hiddenFull, r0 * paddedHidden), paddedHidden, mr, ref Unsafe.Add(ref whr, p * w.Hidden * U), w.Hidden, U, ref tile, U);
-                for (int r = 0; r < mr; r++)
-                {
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref tile, r * U), valid)
-                        .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, ((r0 + r) * ldh) + (p * U)), valid));
-                }
-            }
-        }
-    }
 }

@@ -3,11 +3,11 @@ using System;
 namespace Recurrent.Kernels;
 
 /// <summary>
-/// The weights of one (layer, direction), packed once for the fused kernels (BLIS-style B panels).
-/// Hidden units are grouped in panels of <see cref="Unit"/> (U); panel p holds, for every k, the U units' rows of each
-/// gate side by side: <c>packed[p][k][g*U + u] = W[g*H + p*U + u, k]</c> (zero past H). A tile of the step GEMM thus
-/// holds every gate of the same U hidden units, and the gate math runs on it while it is still in L1. U is 16 for LSTM
-/// and 64 for GRU and RNN, so every panel is at least 64 floats wide: enough vectors for the wide register blocks.
+/// The weights of one (layer, direction), packed once for the fused kernels: W_ihᵀ and W_hhᵀ as gate-interleaved
+/// <see cref="PackedMatrix"/> panels of <see cref="Unit"/> (U) hidden units (<see cref="PackedMatrix.GateInterleaved"/>),
+/// so a tile of the step GEMM holds every gate of the same U hidden units and the gate math runs on it while it is still
+/// in L1. U is 16 for LSTM and 64 for GRU and RNN, so every panel is at least 64 floats wide: enough vectors for the wide
+/// register blocks. W_hrᵀ (LSTM projection) is a plain 64-wide <see cref="PackedMatrix"/>.
 /// Biases are pre-summed: <c>b_ih + b_hh</c> for every gate except GRU's n, whose <c>b_hn</c> stays on the recurrent side
 /// because r multiplies <c>W_hn h + b_hn</c>.
 /// </summary>
@@ -26,8 +26,8 @@ internal sealed class PackedLayer
         HiddenIn = hiddenIn;
         Panels = PanelsFor(kind, hidden);
         PanelWidth = Gates * Unit;
-        WeightIH = Pack(w.WeightIH, Gates, hidden, inputSize, Unit);
-        WeightHH = Pack(w.WeightHH, Gates, hidden, hiddenIn, Unit);
+        WeightIH = PackedMatrix.GateInterleaved(w.WeightIH, Gates, hidden, inputSize, Unit);
+        WeightHH = PackedMatrix.GateInterleaved(w.WeightHH, Gates, hidden, hiddenIn, Unit);
         Bias = new float[Panels * PanelWidth];
         for (int g = 0; g < Gates; g++)
         {
@@ -52,7 +52,7 @@ internal sealed class PackedLayer
         {
             ProjSize = hiddenIn;
             ProjPanels = (hiddenIn + ProjUnit - 1) / ProjUnit;
-            WeightHR = Pack(w.WeightHR, 1, hiddenIn, hidden, ProjUnit);
+            WeightHR = PackedMatrix.GateInterleaved(w.WeightHR, 1, hiddenIn, hidden, ProjUnit, storeUnitsOnly: true);
         }
     }
 
@@ -79,9 +79,9 @@ internal sealed class PackedLayer
     /// <summary>Width of a packed gate row: panels × gates × U.</summary>
     public int PackedGateSize => Panels * PanelWidth;
 
-    public float[] WeightIH { get; }
+    public PackedMatrix WeightIH { get; }
 
-    public float[] WeightHH { get; }
+    public PackedMatrix WeightHH { get; }
 
     /// <summary>Pre-summed biases in packed column order.</summary>
     public float[] Bias { get; }
@@ -89,7 +89,7 @@ internal sealed class PackedLayer
     /// <summary>GRU only: <c>b_hn</c>, padded to panels × U.</summary>
     public float[]? BiasHN { get; }
 
-    public float[]? WeightHR { get; }
+    public PackedMatrix? WeightHR { get; }
 
     public int ProjSize { get; }
 
@@ -103,27 +103,4 @@ internal sealed class PackedLayer
 
     /// <summary>The packed column of gate <paramref name="gate"/>, hidden unit <paramref name="unit"/>.</summary>
     public int PackedColumn(int gate, int unit) => ((unit / Unit) * Gates * Unit) + (gate * Unit) + (unit % Unit);
-
-    /// <summary>Packs row-major <c>W[gates*units, k]</c> into panels of <paramref name="unit"/> units: <c>[panel][k][gate*unit + u]</c>.</summary>
-    public static float[] Pack(float[] w, int gates, int units, int k, int unit)
-    {
-        int panels = (units + unit - 1) / unit;
-        int width = gates * unit;
-        var packed = new float[panels * k * width];
-        for (int g = 0; g < gates; g++)
-        {
-            for (int j = 0; j < units; j++)
-            {
-                int p = j / unit, u = j % unit;
-                int row = ((g * units) + j) * k;
-                int baseIndex = (p * k * width) + (g * unit) + u;
-                for (int kk = 0; kk < k; kk++)
-                {
-                    packed[baseIndex + (kk * width)] = w[row + kk];
-                }
-            }
-        }
-
-        return packed;
-    }
 }

@@ -28,7 +28,7 @@ public sealed class PanelKernelsTests
             for (int k = 0; k <= 35; k++)
             {
                 float[] w = Tiers.Fill(random, gates * units * k, 1f);
-                float[] packed = PackedLayer.Pack(w, gates, units, k, unit);
+                float[] packed = PackedMatrix.GateInterleaved(w, gates, units, k, unit).Data;
                 for (int rows = 1; rows <= 4; rows++)
                 {
                     int lda = k + 3; // a row stride wider than k, as when reading h from an output row

@@ -1,0 +1,81 @@
+using System;
+
+namespace Recurrent.Kernels;
+
+/// <summary>
+/// The one packed-weight format of the library: a right-hand matrix B <c>(K, N)</c> for <see cref="PanelKernels"/>, in
+/// panels of <see cref="PanelWidth"/> columns, each panel <c>[k][width]</c> (BLIS-style B panels), zero past N. Every
+/// product runs on it: the forward's input projection, recurrent step and projection (gate-interleaved columns, see
+/// <see cref="GateInterleaved"/>), and every product of the backward (plain column order, <see cref="Fill"/>).
+/// </summary>
+internal sealed class PackedMatrix
+{
+    /// <summary>The panel width of plain matrices: 64 floats, enough vectors for the wide register blocks.</summary>
+    public const int Width = 64;
+
+    public PackedMatrix(int k, int n, int panelWidth = Width)
+    {
+        K = k;
+        N = n;
+        PanelWidth = panelWidth;
+        Panels = (n + panelWidth - 1) / panelWidth;
+        Data = new float[Panels * k * panelWidth];
+    }
+
+    /// <summary>Rows of B (the products' inner dimension).</summary>
+    public int K { get; }
+
+    /// <summary>Columns of B that hold data; the last panel is zero past them.</summary>
+    public int N { get; }
+
+    /// <summary>Floats per k in one panel.</summary>
+    public int PanelWidth { get; }
+
+    public int Panels { get; }
+
+    public float[] Data { get; }
+
+    /// <summary>Packs B, row-major <c>(K, N)</c>, over the previous contents (the padding columns are never written, so stay zero).</summary>
+    public void Fill(ReadOnlySpan<float> b)
+    {
+        for (int p = 0; p < Panels; p++)
+        {
+            int valid = Math.Min(PanelWidth, N - (p * PanelWidth));
+            for (int kk = 0; kk < K; kk++)
+            {
+                b.Slice((kk * N) + (p * PanelWidth), valid).CopyTo(Data.AsSpan(((p * K) + kk) * PanelWidth, valid));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>Wᵀ</c> for a row-major <c>W[gates·units, k]</c> (PyTorch's stacked gate rows), its columns grouped so that panel p
+    /// holds, for every k, the rows of units [p·unit, (p+1)·unit) of each gate side by side:
+    /// <c>packed[p][k][g·unit + u] = W[g·units + p·unit + u, k]</c>, zero past <paramref name="units"/>. A tile of a product
+    /// with it holds every gate of the same units, so the gate math can run on it in L1. N is the padded width (the gate
+    /// buffers the products write are padded too), or <paramref name="units"/> with <paramref name="storeUnitsOnly"/>
+    /// (one gate: a product then stores only the real columns).
+    /// </summary>
+    public static PackedMatrix GateInterleaved(ReadOnlySpan<float> w, int gates, int units, int k, int unit, bool storeUnitsOnly = false)
+    {
+        int panels = (units + unit - 1) / unit;
+        int width = gates * unit;
+        var packed = new PackedMatrix(k, storeUnitsOnly ? units : panels * width, width);
+        float[] data = packed.Data;
+        for (int g = 0; g < gates; g++)
+        {
+            for (int j = 0; j < units; j++)
+            {
+                int p = j / unit, u = j % unit;
+                int row = ((g * units) + j) * k;
+                int baseIndex = (p * k * width) + (g * unit) + u;
+                for (int kk = 0; kk < k; kk++)
+                {
+                    data[baseIndex + (kk * width)] = w[row + kk];
+                }
+            }
+        }
+
+        return packed;
+    }
+}
