@@ -200,7 +200,7 @@ public abstract class RnnBase : Module
         return sb.ToString();
     }
 
-    /// <summary>Checks the input and states in PyTorch's order, then runs the layer driver.</summary>
+    /// <summary>Checks the input and states in PyTorch's order (the one validation of the tensor path), then runs the engine.</summary>
     private protected (Tensor<float> Output, Tensor<float> HN, Tensor<float>? CN) ForwardCore(Tensor<float> input, Tensor<float>? h0, Tensor<float>? c0)
     {
         bool lstm = _spec.Kind == CellKind.Lstm;
@@ -217,38 +217,18 @@ public abstract class RnnBase : Module
         float[] output = GC.AllocateUninitializedArray<float>(outShape.ElementCount);
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        int? seed = TrainingDropoutSeed();
-        if (Training && AnyRequiresGrad())
-        {
-            // A training call runs the same driver on a time-major copy of its input and records what Backward needs in
-            // memory of its own (several calls can each be backpropagated, the last first).
-            TrainingScratch memory = _training.Rent();
-            float[] inputRows = TimeMajor.From(TensorData.Read(input), shape, memory.Get("tape.input", 0, shape.ElementCount, clear: false));
-            bool timeMajor = shape.Unbatched || !shape.BatchFirst;
-            float[] outputRows = timeMajor ? output : GC.AllocateUninitializedArray<float>(output.Length);
-            BpttTape tape = RecordedRun(
-                inputRows, memory, shape.SeqLen, shape.Batch, h0 is null ? default : TensorData.Read(h0), c0 is null ? default : TensorData.Read(c0), outputRows, hN, cN, seed, default, default);
-            if (!timeMajor)
-            {
-                TimeMajor.To(outputRows, outShape, output);
-            }
-
-            _training.Push(new ForwardRecord(shape, tape), memory);
-        }
-        else
-        {
-            CheckSpansAndRun(
-                TensorData.Read(input),
-                shape,
-                h0 is null ? default : TensorData.Read(h0),
-                c0 is null ? default : TensorData.Read(c0),
-                output,
-                hN,
-                cN,
-                null,
-                seed is int s ? new Random(s) : null);
-        }
-
+        Run(
+            TensorData.Read(input),
+            shape,
+            h0 is null ? default : TensorData.Read(h0),
+            c0 is null ? default : TensorData.Read(c0),
+            output,
+            hN,
+            cN,
+            null,
+            default,
+            default,
+            record: Training && AnyRequiresGrad());
         return (
             Tensor.Create(output, outShape.ToLengths()),
             Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
@@ -347,34 +327,6 @@ public abstract class RnnBase : Module
     /// <summary>A training-mode call's shape and record (packed input: its batch sizes and sorted order too).</summary>
     private sealed record ForwardRecord(SequenceShape Shape, BpttTape Tape, int[]? BatchSizes = null, int[]? Sorted = null);
 
-    /// <summary>A training call: the driver on time-major rows, recording every layer into a tape.</summary>
-    private BpttTape RecordedRun(
-        float[] inputRows, TrainingScratch memory, int seqLen, int batch, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, int? seed, ReadOnlySpan<int> batchSizes, ReadOnlySpan<int> sortedIndices)
-    {
-        var tape = BpttTape.For(inputRows, memory);
-        RecurrentWorkspace ws = _workspaces.Rent();
-        LayerDriver.Forward(
-            _spec,
-            _packed,
-            inputRows,
-            seqLen,
-            batch,
-            true,
-            h0,
-            c0,
-            output,
-            hN,
-            _spec.Kind == CellKind.Lstm ? cN : default,
-            Dropout,
-            seed is int s ? new Random(s) : null,
-            ws,
-            batchSizes,
-            sortedIndices,
-            tape);
-        _workspaces.Return(ws);
-        return tape;
-    }
-
     /// <summary>A reordered copy of states <c>(S, N, width)</c> (see <see cref="StateOrder.Permute"/>).</summary>
     private static float[] Permute(ReadOnlySpan<float> states, int numStates, int batch, int width, int[] sorted, bool toSorted)
     {
@@ -408,24 +360,10 @@ public abstract class RnnBase : Module
 
     /// <summary>
     /// The allocation-free path shared by the span overloads: checks every length against <paramref name="shape"/>, then
-    /// runs the driver on the caller's memory with a pooled or caller-provided workspace.
+    /// runs the engine on the caller's memory with a pooled or caller-provided workspace (recording nothing).
     /// </summary>
     private protected void ForwardCore(
         ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace? workspace)
-    {
-        CheckSpansAndRun(input, shape, h0, c0, output, hN, cN, workspace, TrainingDropout());
-    }
-
-    private void CheckSpansAndRun(
-        ReadOnlySpan<float> input,
-        SequenceShape shape,
-        ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0,
-        Span<float> output,
-        Span<float> hN,
-        Span<float> cN,
-        RecurrentWorkspace? workspace,
-        Random? dropoutRandom)
     {
         if (shape.SeqLen < 0 || shape.Batch < 0 || shape.Features < 0 || (shape.Unbatched && shape.Batch != 1))
         {
@@ -437,10 +375,11 @@ public abstract class RnnBase : Module
         SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * _spec.OutputSize);
         SpanChecks.Sequence(input, shape, "H_in", nameof(input));
         SpanChecks.Sequence(output, outShape, "D*H_out", nameof(output));
-        CheckStatesAndRun(input, shape, shape.Unbatched || !shape.BatchFirst, h0, c0, output, hN, cN, workspace, dropoutRandom, default, default);
+        CheckStateSpans(input, shape, h0, c0, output, hN, cN);
+        Run(input, shape, h0, c0, output, hN, cN, workspace, default, default, record: false);
     }
 
-    /// <summary>Packed input: checks as PyTorch does (2-D data, input size, states against <c>batch_sizes[0]</c>), then runs the driver.</summary>
+    /// <summary>Packed input: checks as PyTorch does (2-D data, input size, states against <c>batch_sizes[0]</c>), then runs the engine.</summary>
     private protected (PackedSequence Output, Tensor<float> HN, Tensor<float>? CN) ForwardCore(PackedSequence input, Tensor<float>? h0, Tensor<float>? c0)
     {
         if (input is null)
@@ -460,51 +399,25 @@ public abstract class RnnBase : Module
         float[] output = GC.AllocateUninitializedArray<float>(checked(rows * width));
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        int? seed = TrainingDropoutSeed();
-        if (Training && AnyRequiresGrad())
-        {
-            // Packed rows are already time-major; the driver checks nothing here that ForwardCore has not.
-            int[] batchSizes = input.BatchSizes.ToArray(), sorted = input.SortedIndices.ToArray();
-            TrainingScratch memory = _training.Rent();
-            float[] inputRows = memory.Get("tape.input", 0, rows * InputSize, clear: false);
-            TensorData.Read(input.Data).CopyTo(inputRows);
-            BpttTape tape = RecordedRun(
-                inputRows,
-                memory,
-                batchSizes.Length,
-                shape.Batch,
-                h0 is null ? default : TensorData.Read(h0),
-                c0 is null ? default : TensorData.Read(c0),
-                output,
-                hN,
-                cN,
-                seed,
-                batchSizes,
-                sorted);
-            _training.Push(new ForwardRecord(shape, tape, batchSizes, sorted), memory);
-        }
-        else
-        {
-            PackedSpansAndRun(
-                TensorData.Read(input.Data),
-                input.BatchSizes,
-                input.SortedIndices,
-                h0 is null ? default : TensorData.Read(h0),
-                c0 is null ? default : TensorData.Read(c0),
-                output,
-                hN,
-                cN,
-                null,
-                seed is int s ? new Random(s) : null);
-        }
-
+        Run(
+            TensorData.Read(input.Data),
+            shape,
+            h0 is null ? default : TensorData.Read(h0),
+            c0 is null ? default : TensorData.Read(c0),
+            output,
+            hN,
+            cN,
+            null,
+            input.BatchSizes,
+            input.SortedIndices,
+            record: Training && AnyRequiresGrad());
         return (
             input.WithData(Tensor.Create(output, [rows, width])),
             Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
             lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
     }
 
-    /// <summary>The allocation-free packed path: checks the batch sizes, permutation and every length, then runs the driver.</summary>
+    /// <summary>The allocation-free packed path: checks the batch sizes, permutation and every length, then runs the engine.</summary>
     private protected void ForwardCore(
         ReadOnlySpan<float> input,
         ReadOnlySpan<int> batchSizes,
@@ -516,21 +429,6 @@ public abstract class RnnBase : Module
         Span<float> cN,
         RecurrentWorkspace? workspace)
     {
-        PackedSpansAndRun(input, batchSizes, sortedIndices, h0, c0, output, hN, cN, workspace, TrainingDropout());
-    }
-
-    private void PackedSpansAndRun(
-        ReadOnlySpan<float> input,
-        ReadOnlySpan<int> batchSizes,
-        ReadOnlySpan<int> sortedIndices,
-        ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0,
-        Span<float> output,
-        Span<float> hN,
-        Span<float> cN,
-        RecurrentWorkspace? workspace,
-        Random? dropoutRandom)
-    {
         int rows = PackedChecks.Rows(batchSizes);
         if (!sortedIndices.IsEmpty)
         {
@@ -540,29 +438,17 @@ public abstract class RnnBase : Module
         var shape = new SequenceShape(batchSizes.Length, batchSizes[0], InputSize);
         SpanChecks.Packed(input, rows, InputSize, "H_in", nameof(input));
         SpanChecks.Packed(output, rows, _spec.NumDirections * _spec.OutputSize, "D*H_out", nameof(output));
-        CheckStatesAndRun(input, shape, true, h0, c0, output, hN, cN, workspace, dropoutRandom, batchSizes, sortedIndices);
+        CheckStateSpans(input, shape, h0, c0, output, hN, cN);
+        Run(input, shape, h0, c0, output, hN, cN, workspace, batchSizes, sortedIndices, record: false);
     }
 
-    /// <summary>The checks both span paths share (states against <paramref name="shape"/>'s batch, no overlap with the output), then the driver.</summary>
-    private void CheckStatesAndRun(
-        ReadOnlySpan<float> input,
-        SequenceShape shape,
-        bool timeMajor,
-        ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0,
-        Span<float> output,
-        Span<float> hN,
-        Span<float> cN,
-        RecurrentWorkspace? workspace,
-        Random? dropoutRandom,
-        ReadOnlySpan<int> batchSizes,
-        ReadOnlySpan<int> sortedIndices)
+    /// <summary>The checks both span paths share: states against <paramref name="shape"/>'s batch, no overlap with the output.</summary>
+    private void CheckStateSpans(ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN)
     {
-        bool lstm = _spec.Kind == CellKind.Lstm;
         int numStates = NumLayers * _spec.NumDirections;
         int hOut = _spec.OutputSize;
         SpanChecks.State(hN, shape, numStates, hOut, nameof(hN));
-        if (lstm)
+        if (_spec.Kind == CellKind.Lstm)
         {
             SpanChecks.State(cN, shape, numStates, HiddenSize, nameof(cN));
         }
@@ -582,36 +468,58 @@ public abstract class RnnBase : Module
         SpanChecks.NoOverlap(output, hN, nameof(output), nameof(hN));
         SpanChecks.NoOverlap(output, c0, nameof(output), nameof(c0));
         SpanChecks.NoOverlap(output, cN, nameof(output), nameof(cN));
+    }
 
+    /// <summary>
+    /// Runs the engine on checked arguments, the one path of every forward. Inference reads and writes the caller's rows in
+    /// their own layout. With <paramref name="record"/> (a training call) the same driver runs on a time-major copy of the
+    /// input in memory of the record's own and fills a <see cref="BpttTape"/>, which waits for Backward.
+    /// </summary>
+    private void Run(
+        ReadOnlySpan<float> input,
+        SequenceShape shape,
+        ReadOnlySpan<float> h0,
+        ReadOnlySpan<float> c0,
+        Span<float> output,
+        Span<float> hN,
+        Span<float> cN,
+        RecurrentWorkspace? workspace,
+        ReadOnlySpan<int> batchSizes,
+        ReadOnlySpan<int> sortedIndices,
+        bool record)
+    {
+        bool packed = !batchSizes.IsEmpty;
+        bool timeMajor = packed || shape.Unbatched || !shape.BatchFirst;
+        Random? dropoutRandom = Training && Dropout > 0f && NumLayers > 1 ? new Random(NextDropoutSeed()) : null;
         RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
-        LayerDriver.Forward(
-            _spec,
-            _packed,
-            input,
-            shape.SeqLen,
-            shape.Batch,
-            timeMajor,
-            h0,
-            c0,
-            output,
-            hN,
-            lstm ? cN : default,
-            Dropout,
-            dropoutRandom,
-            ws,
-            batchSizes,
-            sortedIndices);
+        if (!record)
+        {
+            LayerDriver.Forward(
+                _spec, _packed, input, shape.SeqLen, shape.Batch, timeMajor, h0, c0, output, hN, cN, Dropout, dropoutRandom, ws, batchSizes, sortedIndices);
+        }
+        else
+        {
+            TrainingScratch memory = _training.Rent();
+            float[] inputRows = TimeMajor.From(input, shape, memory.Get("tape.input", 0, input.Length, clear: false));
+
+            var tape = BpttTape.For(inputRows, memory);
+            int steps = packed ? batchSizes.Length : shape.SeqLen;
+            LayerDriver.Forward(
+                _spec, _packed, inputRows, steps, shape.Batch, true, h0, c0, timeMajor ? output : default, hN, cN, Dropout, dropoutRandom, ws, batchSizes, sortedIndices, tape);
+            if (!timeMajor)
+            {
+                TimeMajor.To(tape.LayerOutputs[^1], shape.WithFeatures(_spec.NumDirections * _spec.OutputSize), output);
+            }
+
+            _training.Push(new ForwardRecord(shape, tape, packed ? batchSizes.ToArray() : null, packed ? sortedIndices.ToArray() : null), memory);
+        }
+
         if (workspace is null)
         {
             _workspaces.Return(ws);
         }
     }
 
-    /// <summary>The dropout mask source of a training call, or null (evaluation mode, one layer, or p = 0).</summary>
-    private Random? TrainingDropout() => TrainingDropoutSeed() is int seed ? new Random(seed) : null;
-
-    /// <summary>The seed of a training call's dropout masks (the tape keeps the masks drawn from it), or null when no dropout applies.</summary>
-    private int? TrainingDropoutSeed() => Training && Dropout > 0f && NumLayers > 1 ? NextDropoutSeed() : null;
 
     private int NextDropoutSeed()
     {

@@ -5,9 +5,6 @@ namespace Recurrent.Internals;
 /// <summary>Copies between a sequence batch in its own layout (<see cref="SequenceShape"/>) and time-major <c>(L, N, F)</c> rows.</summary>
 internal static class TimeMajor
 {
-    /// <summary>The rows of <paramref name="source"/> laid out as <paramref name="shape"/>, time-major.</summary>
-    public static float[] From(ReadOnlySpan<float> source, SequenceShape shape) => From(source, shape, new float[shape.ElementCount]);
-
     /// <summary>The rows of <paramref name="source"/> laid out as <paramref name="shape"/>, time-major into <paramref name="result"/>.</summary>
     public static float[] From(ReadOnlySpan<float> source, SequenceShape shape, float[] result)
     {

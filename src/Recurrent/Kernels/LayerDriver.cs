@@ -141,7 +141,10 @@ internal static unsafe class LayerDriver
             job.Clear();
         }
 
-        tape?.LayerOutputs[^1].AsSpan(0, rows * layerWidth).CopyTo(output);
+        if (tape is not null && !output.IsEmpty)
+        {
+            tape.LayerOutputs[^1].AsSpan(0, rows * layerWidth).CopyTo(output);
+        }
     }
 
     private static void Run(LayerJob job, int threads)
