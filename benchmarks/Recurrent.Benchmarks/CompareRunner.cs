@@ -29,7 +29,7 @@ internal static class CompareRunner
                     break;
                 case "--no-row-split":
                     // Measures the alternative: workers always share hidden units, never rows.
-                    Recurrent.Kernels.LayerJob.RowSplitMinRows = int.MaxValue / 4;
+                    Recurrent.Engine.LayerJob.RowSplitMinRows = int.MaxValue / 4;
                     break;
                 case "--span":
                     span = true;

@@ -5,7 +5,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Text;
 using Recurrent.Internals;
-using Recurrent.Kernels;
+using Recurrent.Training;
 
 namespace Recurrent;
 

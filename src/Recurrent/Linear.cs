@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.Numerics.Tensors;
 using Recurrent.Internals;
-using Recurrent.Kernels;
+using Recurrent.Training;
 
 namespace Recurrent;
 

@@ -1,6 +1,6 @@
 using System;
 using System.Numerics.Tensors;
-using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
 
 namespace Recurrent;
 

@@ -70,13 +70,6 @@ public sealed class Parameter
     /// <summary>The row-major storage behind <see cref="Data"/>; kernels read it directly.</summary>
     internal float[] Values { get; }
 
-    /// <summary>
-    /// Where a backward pass adds this parameter's gradient: the gradient's own storage, or (frozen) a throwaway array
-    /// from <paramref name="scratch"/> under <paramref name="name"/>.
-    /// </summary>
-    internal float[] GradTarget(Kernels.TrainingScratch scratch, string name, int index) =>
-        RequiresGrad ? GradValues() : scratch.Get(name, index, Length, clear: true);
-
     /// <summary>Adds <paramref name="gradient"/> (row-major, <see cref="Length"/> floats) to <see cref="Grad"/>; nothing when frozen.</summary>
     internal void AccumulateGrad(ReadOnlySpan<float> gradient)
     {

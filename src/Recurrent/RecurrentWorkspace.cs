@@ -1,5 +1,6 @@
 using System;
-using Recurrent.Kernels;
+using Recurrent.Engine;
+using Recurrent.Kernels.Cells;
 
 namespace Recurrent;
 

@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text;
+using Recurrent.Engine;
 using Recurrent.Internals;
-using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
+using Recurrent.Training;
 
 namespace Recurrent;
 
@@ -280,13 +282,7 @@ public abstract class RnnBase : Module
         var grads = new LayerWeights[_weights.Length];
         for (int i = 0; i < grads.Length; i++)
         {
-            Parameter?[] set = _parameterSets[i];
-            grads[i] = new LayerWeights(
-                set[0]!.GradTarget(scratch, "grad.wih", i),
-                set[1]!.GradTarget(scratch, "grad.whh", i),
-                set[2]?.GradTarget(scratch, "grad.bih", i),
-                set[3]?.GradTarget(scratch, "grad.bhh", i),
-                set[4]?.GradTarget(scratch, "grad.whr", i));
+            grads[i] = scratch.GradTargets(_parameterSets[i], i);
         }
 
         // dL/d(input) comes back time-major: returned as it is, or (batch-first) through scratch into a fresh tensor.

@@ -1,8 +1,10 @@
 using System;
 using System.Globalization;
 using System.Numerics.Tensors;
+using Recurrent.Engine;
 using Recurrent.Internals;
-using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
+using Recurrent.Training;
 
 namespace Recurrent;
 
@@ -193,12 +195,7 @@ public abstract class RnnCellBase : Module
 
         // The backward pass adds straight into each parameter's Grad (a frozen one's into scratch).
         TrainingScratch scratch = _training.Scratch;
-        var grads = new LayerWeights(
-            WeightIH.GradTarget(scratch, "grad.wih", 0),
-            WeightHH.GradTarget(scratch, "grad.whh", 0),
-            BiasIH?.GradTarget(scratch, "grad.bih", 0),
-            BiasHH?.GradTarget(scratch, "grad.bhh", 0),
-            null);
+        LayerWeights grads = scratch.GradTargets([WeightIH, WeightHH, BiasIH, BiasHH, null], 0);
         float[] gradInput = new float[record.Batch * InputSize], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
         (_, TrainingScratch memory) = _training.Pop(TorchName);
         Bptt.Backward(_spec, _weights, record.Tape, scratch, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);

@@ -5,7 +5,6 @@ using System.Globalization;
 using System.IO;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 
 namespace Recurrent.Checkpoints;

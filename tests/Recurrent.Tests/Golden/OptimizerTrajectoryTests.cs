@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Numerics.Tensors;
 using System.Text.Json;
 using FluentAssertions;

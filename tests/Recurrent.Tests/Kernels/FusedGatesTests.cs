@@ -2,6 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FluentAssertions;
+using Recurrent.Engine;
 using Recurrent.Kernels;
 using Recurrent.Kernels.Cells;
 using Recurrent.Kernels.Reference;

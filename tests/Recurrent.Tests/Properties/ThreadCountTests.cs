@@ -162,11 +162,11 @@ public sealed class ThreadCountTests
             for (int threads = 2; threads <= Math.Max(2, Environment.ProcessorCount); threads++)
             {
                 Parallelism.NumThreads = threads;
-                long parallelRuns = Recurrent.Kernels.WorkerPool.Shared.ParallelRuns;
+                long parallelRuns = Recurrent.Engine.WorkerPool.Shared.ParallelRuns;
                 run(x).Should().Equal(one, $"{threads} threads");
                 if (Environment.ProcessorCount > 1)
                 {
-                    Recurrent.Kernels.WorkerPool.Shared.ParallelRuns.Should().BeGreaterThan(parallelRuns, "the call must really have run on several threads");
+                    Recurrent.Engine.WorkerPool.Shared.ParallelRuns.Should().BeGreaterThan(parallelRuns, "the call must really have run on several threads");
                 }
             }
         }
@@ -192,7 +192,7 @@ public sealed class ThreadCountTests
             using var holding = new System.Threading.ManualResetEventSlim();
             using var release = new System.Threading.ManualResetEventSlim();
             var hold = new HoldJob(holding, release);
-            var holder = System.Threading.Tasks.Task.Run(() => Recurrent.Kernels.WorkerPool.Shared.TryRun(hold, 2));
+            var holder = System.Threading.Tasks.Task.Run(() => Recurrent.Engine.WorkerPool.Shared.TryRun(hold, 2));
             holding.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
             var call = System.Threading.Tasks.Task.Run(() => T.Values(lstm.Forward(x).Output));
             bool finished = await System.Threading.Tasks.Task.WhenAny(call, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(20))) == call;
@@ -207,7 +207,7 @@ public sealed class ThreadCountTests
         }
     }
 
-    private sealed class HoldJob(System.Threading.ManualResetEventSlim holding, System.Threading.ManualResetEventSlim release) : Recurrent.Kernels.IParallelJob
+    private sealed class HoldJob(System.Threading.ManualResetEventSlim holding, System.Threading.ManualResetEventSlim release) : Recurrent.Engine.IParallelJob
     {
         public void Execute(int worker, int workers)
         {

@@ -1,6 +1,6 @@
 using System;
 using FluentAssertions;
-using Recurrent.Kernels;
+using Recurrent.Training;
 using Xunit;
 
 namespace Recurrent.Tests.Training;

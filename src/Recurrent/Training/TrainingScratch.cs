@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using Recurrent.Engine;
+using Recurrent.Kernels;
 
-namespace Recurrent.Kernels;
+namespace Recurrent.Training;
 
 /// <summary>
 /// The memory of a module's training passes (the forward's record and the backward's temporaries), kept between calls:
@@ -65,6 +67,17 @@ internal sealed class TrainingScratch
 
         return array;
     }
+
+    /// <summary>
+    /// Where a backward pass adds the gradients of one (layer, direction)'s parameters <paramref name="set"/> (W_ih, W_hh,
+    /// b_ih, b_hh, W_hr; the absent ones null): each parameter's own gradient storage, or for a frozen one a throwaway array
+    /// kept here.
+    /// </summary>
+    public LayerWeights GradTargets(ReadOnlySpan<Parameter?> set, int index) => new(
+        Target(set[0], "grad.wih", index)!, Target(set[1], "grad.whh", index)!, Target(set[2], "grad.bih", index), Target(set[3], "grad.bhh", index), Target(set[4], "grad.whr", index));
+
+    private float[]? Target(Parameter? p, string name, int index) =>
+        p is null ? null : p.RequiresGrad ? p.GradValues() : Get(name, index, p.Length, clear: true);
 
     /// <summary>An index array of exactly <paramref name="length"/> ints, holding whatever it last held.</summary>
     public int[] GetIndices(string name, int index, int length)

@@ -1,11 +1,11 @@
 using System;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-
+using Recurrent.Engine;
+using Recurrent.Kernels;
 using Recurrent.Kernels.Cells;
 
-namespace Recurrent.Kernels;
+namespace Recurrent.Training;
 
 /// <summary>
 /// Backpropagation through time for a stack of RNN/LSTM/GRU layers, PyTorch's equations, from the tape the layer driver

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 
-namespace Recurrent.Kernels;
+namespace Recurrent.Training;
 
 /// <summary>
 /// A module's training memory: the backward's temporaries (<see cref="Scratch"/>, reused from call to call) and the recorded

@@ -1,6 +1,8 @@
 using System;
+using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
 
-namespace Recurrent.Kernels;
+namespace Recurrent.Engine;
 
 /// <summary>
 /// The weights of one (layer, direction), packed once for the fused kernels: W_ihᵀ and W_hhᵀ as gate-interleaved

@@ -1,6 +1,5 @@
-using Recurrent.Kernels.Cells;
 
-namespace Recurrent.Kernels;
+namespace Recurrent.Kernels.Cells;
 
 /// <summary>Which cell a module runs: the tag the engine turns into the cell's type (<see cref="Cells.ICell"/>) once per call.</summary>
 internal enum CellKind

@@ -1,0 +1,22 @@
+using Recurrent.Kernels.Cells;
+
+namespace Recurrent.Engine;
+
+/// <summary>The static description of a stack of recurrent layers: everything the driver needs except the weights.</summary>
+/// <param name="Kind">Which cell: the only difference between RNN, LSTM and GRU here.</param>
+/// <param name="InputSize">Features of the first layer's input.</param>
+/// <param name="HiddenSize">H: width of the cell state and of every gate block.</param>
+/// <param name="ProjSize">P: LSTM projection width, 0 for none.</param>
+/// <param name="NumLayers">Stacked layers.</param>
+/// <param name="NumDirections">1, or 2 when bidirectional.</param>
+internal readonly record struct RecurrentSpec(CellKind Kind, int InputSize, int HiddenSize, int ProjSize, int NumLayers, int NumDirections)
+{
+    /// <summary>H_out: the width of h and of each direction's output.</summary>
+    public int OutputSize => ProjSize > 0 ? ProjSize : HiddenSize;
+
+    /// <summary>Rows of W_ih and W_hh: gates × H.</summary>
+    public int GateSize => Kind.GateCount() * HiddenSize;
+
+    /// <summary>Features of layer <paramref name="layer"/>'s input.</summary>
+    public int LayerInputSize(int layer) => layer == 0 ? InputSize : OutputSize * NumDirections;
+}
