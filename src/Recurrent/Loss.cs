@@ -5,11 +5,6 @@ using Recurrent.Internals;
 
 namespace Recurrent;
 
-/// <summary>A loss value and its gradient with respect to the prediction, ready for the last module's <c>Backward</c>.</summary>
-/// <param name="Value">The loss (mean over the counted elements, PyTorch's default reduction).</param>
-/// <param name="Gradient">dLoss/d(prediction), the prediction's shape.</param>
-public readonly record struct LossResult(float Value, Tensor<float> Gradient);
-
 /// <summary>PyTorch's losses with <c>reduction='mean'</c>, each returning the value and the gradient of its input.</summary>
 public static class Loss
 {

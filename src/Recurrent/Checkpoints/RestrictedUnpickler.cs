@@ -7,39 +7,6 @@ using System.Text;
 
 namespace Recurrent.Checkpoints;
 
-/// <summary>A global a pickle names (<c>module.name</c>), resolved only against <see cref="RestrictedUnpickler"/>'s allow-list.</summary>
-internal sealed record PickleGlobal(string Module, string Name)
-{
-    public override string ToString() => Module + "." + Name;
-}
-
-/// <summary>A dict or OrderedDict, keys in insertion order.</summary>
-internal sealed class PickleDict
-{
-    public List<KeyValuePair<object?, object?>> Items { get; } = [];
-}
-
-/// <summary>A reference to one storage of the checkpoint (<c>persistent_id</c>): its zip entry key, element type and element count.</summary>
-internal sealed record StorageRef(string Key, StorageType Type, long Count);
-
-/// <summary>A tensor the pickle rebuilds: a strided view into a storage.</summary>
-internal sealed record TensorRef(StorageRef Storage, long Offset, long[] Sizes, long[] Strides);
-
-/// <summary>The storage element types a state_dict may hold; every one is converted to float32.</summary>
-internal enum StorageType
-{
-    Float,
-    Double,
-    Half,
-    BFloat16,
-    Long,
-    Int,
-    Short,
-    Char,
-    Byte,
-    Bool,
-}
-
 /// <summary>
 /// Reads the pickle of a <c>torch.save</c> zip checkpoint (<c>data.pkl</c>) without executing anything: a small stack
 /// machine that knows the opcodes PyTorch's pickler emits and builds plain values. The only globals it accepts are

@@ -1,0 +1,8 @@
+using System.Numerics.Tensors;
+
+namespace Recurrent;
+
+/// <summary>The result of <see cref="Rnn.Forward(PackedSequence, Tensor{float}?)"/> and <see cref="Gru.Forward(PackedSequence, Tensor{float}?)"/>; deconstructs as <c>var (output, hN) = …</c>.</summary>
+/// <param name="Output">Packed like the input, <c>(sum(lengths), D*H_out)</c>, same batch sizes and indices.</param>
+/// <param name="HN"><c>(D*num_layers, N, H_out)</c> in the caller's batch order: each sequence's h at its own last step (step 0 for the reverse direction).</param>
+public readonly record struct PackedRnnOutput(PackedSequence Output, Tensor<float> HN);
