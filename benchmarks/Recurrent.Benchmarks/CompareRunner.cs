@@ -27,10 +27,6 @@ internal static class CompareRunner
                 case "--threads":
                     threads = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
-                case "--no-row-split":
-                    // Measures the alternative: workers always share hidden units, never rows.
-                    Recurrent.Engine.LayerJob.RowSplitMinRows = int.MaxValue / 4;
-                    break;
                 case "--span":
                     span = true;
                     break;

@@ -20,9 +20,6 @@ namespace Recurrent.Engine;
 /// </summary>
 internal static unsafe class LayerDriver
 {
-    /// <summary>Per-step work below this many multiply-adds runs on one thread: a barrier would cost more than it saves.</summary>
-    private const long MinParallelStepWork = 40_000;
-
     /// <summary>Runs the stack.</summary>
     /// <param name="spec">The layers.</param>
     /// <param name="layers">Packed weights, index <c>layer * D + direction</c>.</param>
@@ -134,17 +131,17 @@ internal static unsafe class LayerDriver
 
     private static int ChooseThreads(in RecurrentSpec spec, int batch)
     {
-        int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+        int threads = ThreadPolicy.MaxThreads;
         long stepWork = (long)Math.Max(batch, 1) * spec.GateSize * spec.OutputSize * spec.NumDirections;
-        if (threads <= 1 || stepWork < MinParallelStepWork)
+        if (threads <= 1 || stepWork < ThreadPolicy.MinParallelStepWork)
         {
             return 1;
         }
 
-        // A large batch is shared by rows (LayerJob.RowSplitMinRows per worker); otherwise no more workers per direction
+        // A large batch is shared by rows (ThreadPolicy.RowSplitMinRows per worker); otherwise no more workers per direction
         // than panels of hidden units to share out.
         int perDirection = spec.NumDirections == 2 ? Math.Max(1, threads / 2) : threads;
-        if (batch >= LayerJob.RowSplitMinRows * perDirection)
+        if (batch >= ThreadPolicy.RowSplitMinRows * perDirection)
         {
             return threads;
         }

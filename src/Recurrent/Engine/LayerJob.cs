@@ -11,9 +11,6 @@ namespace Recurrent.Engine;
 /// <summary>One layer (both directions) as a parallel job; lives in the workspace and is re-aimed per layer, so calls allocate nothing.</summary>
 internal sealed unsafe class LayerJob : IParallelJob
 {
-    /// <summary>Rows per worker from which a layer splits the batch instead of the hidden units (see RunDirection).</summary>
-    internal static int RowSplitMinRows { get; set; } = 8;
-
     private RecurrentSpec _spec;
     private PackedLayer[] _layers = [];
     private int _layer;
@@ -212,7 +209,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         ref float bhn = ref w.BiasHN is null ? ref tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
         // Large batch: each worker takes whole row blocks through every panel. A row's h_t depends only on its own h_{t-1},
         // so the time loop needs no barrier. Small batch: workers share the panels (hidden units) and meet every step.
-        bool splitRows = size > 1 && batch >= RowSplitMinRows * size;
+        bool splitRows = size > 1 && batch >= ThreadPolicy.RowSplitMinRows * size;
         (int rs, int re) = (0, batch);
         (int sp0, int sp1) = (p0, p1);
         (int q0, int q1) = project ? Share(w.ProjPanels, rank, size) : (0, 0);

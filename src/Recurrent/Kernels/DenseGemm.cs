@@ -15,9 +15,6 @@ namespace Recurrent.Kernels;
 /// </summary>
 internal static unsafe class DenseGemm
 {
-    /// <summary>Products below this many multiply-adds run on the calling thread.</summary>
-    private const long MinParallelWork = 1L << 24;
-
     /// <summary><c>C (M, N) (+)= A (M, K) · B</c>, A row stride <paramref name="lda"/>, C row stride <paramref name="ldc"/>.</summary>
     /// <param name="a"></param>
     /// <param name="m"></param>
@@ -34,11 +31,11 @@ internal static unsafe class DenseGemm
             return;
         }
 
-        int threads = parallel ? Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers) : 1;
+        int threads = parallel ? ThreadPolicy.MaxThreads : 1;
         fixed (float* pa = a, pc = c)
         {
             var job = new GemmJob(pa, m, lda, b, pc, ldc, accumulate);
-            if (threads <= 1 || (long)m * b.K * b.N < MinParallelWork || !WorkerPool.Shared.TryRun(job, threads))
+            if (threads <= 1 || (long)m * b.K * b.N < ThreadPolicy.MinParallelProductWork || !WorkerPool.Shared.TryRun(job, threads))
             {
                 job.Execute(0, 1);
             }

@@ -17,9 +17,6 @@ namespace Recurrent.Training;
 /// </summary>
 internal static unsafe class Bptt
 {
-    /// <summary>Per-step work below this many multiply-adds runs on one thread (as in <see cref="LayerDriver"/>).</summary>
-    private const long MinParallelStepWork = 40_000;
-
     /// <summary>
     /// Backward through the stack: from dL/d(output) <c>(T, N, D·H_out)</c> and dL/dh_n, dL/dc_n (empty for zeros), adds every
     /// parameter's gradient into <paramref name="grads"/> (per (layer, direction): W_ih, W_hh, b_ih, b_hh, W_hr) and writes
@@ -141,18 +138,18 @@ internal static unsafe class Bptt
             // Rows are independent in the time loop: a large batch is shared by rows, each worker running every step of its
             // own rows with no barrier. A small batch is shared by hidden units (panels of W_hh's columns), one barrier a
             // step, so each worker streams only its share of W_hh. With a projection, dh_full needs all of dh: rows only.
-            int threads = Math.Min(Parallelism.NumThreads, WorkerPool.Shared.MaxWorkers);
+            int threads = ThreadPolicy.MaxThreads;
             if (project)
             {
-                threads = Math.Min(threads, batch / LayerJob.RowSplitMinRows);
+                threads = Math.Min(threads, batch / ThreadPolicy.RowSplitMinRows);
             }
-            else if (batch >= LayerJob.RowSplitMinRows * 2)
+            else if (batch >= ThreadPolicy.RowSplitMinRows * 2)
             {
-                threads = Math.Min(threads, batch / LayerJob.RowSplitMinRows);
+                threads = Math.Min(threads, batch / ThreadPolicy.RowSplitMinRows);
             }
             else
             {
-                threads = (long)batch * g * hOut < MinParallelStepWork ? 1 : Math.Min(threads, whh.Panels);
+                threads = (long)batch * g * hOut < ThreadPolicy.MinParallelStepWork ? 1 : Math.Min(threads, whh.Panels);
                 job.ByColumns = threads > 1;
                 job.Barrier = threads > 1 ? new SpinBarrier(threads) : SpinBarrier.Alone;
             }
