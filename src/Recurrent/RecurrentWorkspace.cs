@@ -1,6 +1,5 @@
 using System;
 using Recurrent.Engine;
-using Recurrent.Kernels.Cells;
 
 namespace Recurrent;
 
@@ -80,10 +79,10 @@ public sealed class RecurrentWorkspace
 
     internal void Ensure(in RecurrentSpec spec, long rows, int batch, int workers)
     {
-        int unit = PackedLayer.UnitFor(spec.Kind);
-        int panels = PackedLayer.PanelsFor(spec.Kind, spec.HiddenSize);
+        int unit = spec.Cell.Unit;
+        int panels = PackedLayer.PanelsFor(spec.Cell, spec.HiddenSize);
         int paddedHidden = panels * unit;
-        int gateWidth = Math.Max(spec.Kind.GateCount() * unit, PackedLayer.ProjUnit);
+        int gateWidth = Math.Max(spec.Cell.Gates * unit, PackedLayer.ProjUnit);
         int layerWidth = spec.NumDirections * spec.OutputSize;
         Grow(ref Gates, rows * panels * gateWidth * spec.NumDirections);
         TileStride = Math.Max(4, batch) * gateWidth;

@@ -205,7 +205,7 @@ public abstract class RnnBase : Module
     /// <summary>Checks the input and states in PyTorch's order (the one validation of the tensor path), then runs the engine.</summary>
     private protected (Tensor<float> Output, Tensor<float> HN, Tensor<float>? CN) ForwardCore(Tensor<float> input, Tensor<float>? h0, Tensor<float>? c0)
     {
-        bool lstm = _spec.Kind == CellKind.Lstm;
+        bool lstm = _spec.Cell.HasCellState;
         SequenceShape shape = SequenceShape.Of(input, BatchFirst, TorchName);
         shape.CheckStateRank(h0, c0);
         shape.CheckFeatures(InputSize);
@@ -255,7 +255,7 @@ public abstract class RnnBase : Module
         }
 
         ForwardRecord record = _training.Peek(TorchName);
-        bool lstm = _spec.Kind == CellKind.Lstm;
+        bool lstm = _spec.Cell.HasCellState;
         SequenceShape shape = record.Shape;
         int numStates = NumLayers * _spec.NumDirections;
         int hOut = _spec.OutputSize;
@@ -345,7 +345,7 @@ public abstract class RnnBase : Module
         int numStates = NumLayers * _spec.NumDirections;
         if (h0 is not null)
         {
-            shape.CheckState(h0, numStates, _spec.OutputSize, _spec.Kind == CellKind.Lstm ? "hidden[0]" : "hidden", nameof(h0));
+            shape.CheckState(h0, numStates, _spec.OutputSize, _spec.Cell.HasCellState ? "hidden[0]" : "hidden", nameof(h0));
         }
 
         if (c0 is not null)
@@ -383,7 +383,7 @@ public abstract class RnnBase : Module
             ThrowHelper.Null(nameof(input));
         }
 
-        bool lstm = _spec.Kind == CellKind.Lstm;
+        bool lstm = _spec.Cell.HasCellState;
         SequenceShape shape = SequenceShape.OfPacked(input);
         shape.CheckFeatures(InputSize);
         int numStates = NumLayers * _spec.NumDirections;
@@ -444,7 +444,7 @@ public abstract class RnnBase : Module
         int numStates = NumLayers * _spec.NumDirections;
         int hOut = _spec.OutputSize;
         SpanChecks.State(hN, shape, numStates, hOut, nameof(hN));
-        if (_spec.Kind == CellKind.Lstm)
+        if (_spec.Cell.HasCellState)
         {
             SpanChecks.State(cN, shape, numStates, HiddenSize, nameof(cN));
         }

@@ -122,7 +122,7 @@ public abstract class RnnCellBase : Module
             ThrowHelper.Null(nameof(input));
         }
 
-        bool lstm = _spec.Kind == CellKind.Lstm;
+        bool lstm = _spec.Cell.HasCellState;
         if (input.Rank is not 1 and not 2)
         {
             ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected input to be 1D or 2D, got {input.Rank}D instead"), nameof(input));
@@ -185,7 +185,7 @@ public abstract class RnnCellBase : Module
         }
 
         StepRecord record = _training.Peek(TorchName);
-        bool lstm = _spec.Kind == CellKind.Lstm;
+        bool lstm = _spec.Cell.HasCellState;
         int n = record.Batch * HiddenSize;
         ReadOnlySpan<float> dh = TensorData.Read(gradH), dc = gradC is null ? default : TensorData.Read(gradC);
         if (dh.Length != n || (!dc.IsEmpty && dc.Length != n))
@@ -211,7 +211,7 @@ public abstract class RnnCellBase : Module
 
     private void CellStep(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace, BpttTape? tape = null)
     {
-        bool lstm = _spec.Kind == CellKind.Lstm;
+        bool lstm = _spec.Cell.HasCellState;
         if (batch < 0)
         {
             ThrowHelper.OutOfRange(nameof(batch), batch, "batch must be zero or greater");

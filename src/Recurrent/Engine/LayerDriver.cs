@@ -146,6 +146,6 @@ internal static unsafe class LayerDriver
             return threads;
         }
 
-        return Math.Min(threads, PackedLayer.PanelsFor(spec.Kind, spec.HiddenSize) * spec.NumDirections);
+        return Math.Min(threads, PackedLayer.PanelsFor(spec.Cell, spec.HiddenSize) * spec.NumDirections);
     }
 }

@@ -3,7 +3,6 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Recurrent.Kernels;
-using Recurrent.Kernels.Cells;
 using Recurrent.Training;
 
 namespace Recurrent.Engine;
@@ -337,7 +336,7 @@ internal sealed unsafe class LayerJob : IParallelJob
                 for (int b = Math.Max(rs, next); b < Math.Min(re, stepRows[t]); b++)
                 {
                     MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref final, b * ldh), hOut).CopyTo(new Span<float>(_hN + (((index * batch) + Caller(b)) * hOut), hOut));
-                    if (spec.Kind == CellKind.Lstm)
+                    if (spec.Cell.HasCellState)
                     {
                         MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden).CopyTo(new Span<float>(_cN + (((index * batch) + Caller(b)) * hidden), hidden));
                     }

@@ -21,19 +21,20 @@ internal sealed class PackedLayer
     public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w)
     {
         Kind = kind;
-        Gates = kind.GateCount();
-        Unit = UnitFor(kind);
+        CellTraits cell = kind.Traits();
+        Gates = cell.Gates;
+        Unit = cell.Unit;
         InputSize = inputSize;
         Hidden = hidden;
         HiddenIn = hiddenIn;
-        Panels = PanelsFor(kind, hidden);
+        Panels = PanelsFor(cell, hidden);
         PanelWidth = Gates * Unit;
         WeightIH = PackedMatrix.GateInterleaved(w.WeightIH, Gates, hidden, inputSize, Unit);
         WeightHH = PackedMatrix.GateInterleaved(w.WeightHH, Gates, hidden, hiddenIn, Unit);
         Bias = new float[Panels * PanelWidth];
         for (int g = 0; g < Gates; g++)
         {
-            bool hnStaysApart = kind == CellKind.Gru && g == 2;
+            bool hnStaysApart = cell.KeepsHiddenGate && g == Gates - 1;
             for (int j = 0; j < hidden; j++)
             {
                 float b = (w.BiasIH?[(g * hidden) + j] ?? 0f) + (hnStaysApart ? 0f : w.BiasHH?[(g * hidden) + j] ?? 0f);
@@ -41,12 +42,12 @@ internal sealed class PackedLayer
             }
         }
 
-        if (kind == CellKind.Gru)
+        if (cell.KeepsHiddenGate)
         {
             BiasHN = new float[Panels * Unit];
             if (w.BiasHH is not null)
             {
-                Array.Copy(w.BiasHH, 2 * hidden, BiasHN, 0, hidden);
+                Array.Copy(w.BiasHH, (Gates - 1) * hidden, BiasHN, 0, hidden);
             }
         }
 
@@ -97,11 +98,8 @@ internal sealed class PackedLayer
 
     public int ProjPanels { get; }
 
-    /// <summary>U for a cell kind: 16 units × 4 LSTM gates, 64 units × 3 GRU gates or × 1 RNN gate.</summary>
-    public static int UnitFor(CellKind kind) => kind == CellKind.Lstm ? 16 : 64;
-
     /// <summary>Panels that hold <paramref name="hidden"/> units: the last one padded with zero weights.</summary>
-    public static int PanelsFor(CellKind kind, int hidden) => (hidden + UnitFor(kind) - 1) / UnitFor(kind);
+    public static int PanelsFor(CellTraits cell, int hidden) => (hidden + cell.Unit - 1) / cell.Unit;
 
     /// <summary>The packed column of gate <paramref name="gate"/>, hidden unit <paramref name="unit"/>.</summary>
     public int PackedColumn(int gate, int unit) => ((unit / Unit) * Gates * Unit) + (gate * Unit) + (unit % Unit);

@@ -14,8 +14,11 @@ internal readonly record struct RecurrentSpec(CellKind Kind, int InputSize, int 
     /// <summary>H_out: the width of h and of each direction's output.</summary>
     public int OutputSize => ProjSize > 0 ? ProjSize : HiddenSize;
 
+    /// <summary>What the engine asks of the cell (gates, panel unit, cell state, GRU's hidden-side n gate).</summary>
+    public CellTraits Cell { get; } = Kind.Traits();
+
     /// <summary>Rows of W_ih and W_hh: gates × H.</summary>
-    public int GateSize => Kind.GateCount() * HiddenSize;
+    public int GateSize => Cell.Gates * HiddenSize;
 
     /// <summary>Features of layer <paramref name="layer"/>'s input.</summary>
     public int LayerInputSize(int layer) => layer == 0 ? InputSize : OutputSize * NumDirections;

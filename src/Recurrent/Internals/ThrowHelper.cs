@@ -16,8 +16,4 @@ internal static class ThrowHelper
 
     [DoesNotReturn, StackTraceHidden]
     public static void Null(string paramName) => throw new ArgumentNullException(paramName);
-
-    /// <summary>A value the library itself produced is outside the set it knows (a bug, never a user's input).</summary>
-    [DoesNotReturn, StackTraceHidden]
-    public static void Unreachable(object value) => throw new UnreachableException($"No case for {value}.");
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using Recurrent.Internals;
 using Recurrent.Kernels.Cells;
 
 namespace Recurrent.Kernels;
@@ -18,24 +17,8 @@ internal static class FusedGates
     /// <summary>The cell's type for <paramref name="kind"/>, then the widest accelerated tier.</summary>
     public static void Apply(CellKind kind, in GateTile tile, bool record)
     {
-        switch (kind)
-        {
-            case CellKind.Lstm:
-                Apply<LstmGates>(tile, record);
-                break;
-            case CellKind.Gru:
-                Apply<GruGates>(tile, record);
-                break;
-            case CellKind.RnnTanh:
-                Apply<TanhGates>(tile, record);
-                break;
-            case CellKind.RnnRelu:
-                Apply<ReluGates>(tile, record);
-                break;
-            default:
-                ThrowHelper.Unreachable(kind);
-                break;
-        }
+        var call = new Call(tile, record);
+        kind.Dispatch(ref call);
     }
 
     private static void Apply<TCell>(in GateTile tile, bool record)
@@ -97,6 +80,14 @@ internal static class FusedGates
                 TCell.Forward(row, j, tile.Unit, record);
             }
         }
+    }
+
+    private readonly ref struct Call(in GateTile tile, bool record) : ICellAction
+    {
+        private readonly GateTile _tile = tile;
+
+        public void Run<TCell>()
+            where TCell : ICell => Apply<TCell>(_tile, record);
     }
 }
 

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using Recurrent.Internals;
 using Recurrent.Kernels.Cells;
 
 namespace Recurrent.Kernels;
@@ -19,24 +18,8 @@ internal static class GateGradients
     /// <param name="row">Where the row's gates, dh, recorded state and gate gradients are.</param>
     public static void Apply(CellKind kind, int units, int hidden, in GradientRow row)
     {
-        switch (kind)
-        {
-            case CellKind.Lstm:
-                Apply<LstmGates>(units, hidden, row);
-                break;
-            case CellKind.Gru:
-                Apply<GruGates>(units, hidden, row);
-                break;
-            case CellKind.RnnTanh:
-                Apply<TanhGates>(units, hidden, row);
-                break;
-            case CellKind.RnnRelu:
-                Apply<ReluGates>(units, hidden, row);
-                break;
-            default:
-                ThrowHelper.Unreachable(kind);
-                break;
-        }
+        var call = new Call(units, hidden, row);
+        kind.Dispatch(ref call);
     }
 
     private static void Apply<TCell>(int units, int hidden, in GradientRow row)
@@ -88,5 +71,13 @@ internal static class GateGradients
         {
             TCell.Backward(row, j, hidden);
         }
+    }
+
+    private readonly ref struct Call(int units, int hidden, in GradientRow row) : ICellAction
+    {
+        private readonly GradientRow _row = row;
+
+        public void Run<TCell>()
+            where TCell : ICell => Apply<TCell>(units, hidden, _row);
     }
 }

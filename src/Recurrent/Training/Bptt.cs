@@ -55,7 +55,7 @@ internal static unsafe class Bptt
                     gradCN.IsEmpty ? default : gradCN.Slice(index * batch * hidden, batch * hidden),
                     gradLayerInput,
                     gradH0.Slice(index * batch * hOut, batch * hOut),
-                    spec.Kind == CellKind.Lstm ? gradC0.Slice(index * batch * hidden, batch * hidden) : default);
+                    spec.Cell.HasCellState ? gradC0.Slice(index * batch * hidden, batch * hidden) : default);
             }
 
             if (tape.Masks[layer] is float[] mask)
@@ -94,7 +94,7 @@ internal static unsafe class Bptt
 
         // Gate gradients of every step: input side (W_ih, b_ih, dx) and hidden side (W_hh, b_hh, dh); they differ only for GRU's n.
         float[] gi = scratch.Get("bwd.gi", index, rows * g, clear: false);
-        float[] gh = kind == CellKind.Gru ? scratch.Get("bwd.gh", index, rows * g, clear: false) : gi;
+        float[] gh = spec.Cell.KeepsHiddenGate ? scratch.Get("bwd.gh", index, rows * g, clear: false) : gi;
         float[] dh = scratch.Get("bwd.dh", index, batch * hOut, clear: true), dc = scratch.Get("bwd.dc", index, batch * hidden, clear: true);
         float[] dhNext = scratch.Get("bwd.dhNext", index, batch * hOut, clear: false);
         float[] dhf = scratch.Get("bwd.dhFull", index, batch * hidden, clear: false);
@@ -319,19 +319,19 @@ internal static unsafe class Bptt
                     Span<float> dhUnits = dh.AsSpan((b * hidden) + n0, units);
                     TensorPrimitives.Add(dhUnits, gradOutput.Slice((row * OutWidth) + (direction * hidden) + n0, units), dhUnits);
                     ref float aux = ref dhUnits[0], prevState = ref dhUnits[0], dcOrDirect = ref dhUnits[0];
-                    switch (kind)
+                    if (spec.Cell.HasCellState)
                     {
-                        case CellKind.Lstm:
-                            aux = ref dir.Cells[(row * hidden) + n0];
-                            prevState = ref first ? ref dir.C0[(b * hidden) + n0] : ref dir.Cells[(tape.Row(prev, b) * hidden) + n0];
-                            dcOrDirect = ref dc[(b * hidden) + n0];
-                            break;
-
-                        case CellKind.Gru:
-                            aux = ref dir.HiddenNew[(row * hidden) + n0];
-                            prevState = ref MemoryMarshal.GetReference(first ? dir.H0.AsSpan((b * hidden) + n0, units) : dir.HiddenRow(tape.Row(prev, b), hidden)[n0..]);
-                            dcOrDirect = ref next[0];
-                            break;
+                        // LSTM: c_t, c_{t-1}, and dL/dc carried from the step after.
+                        aux = ref dir.Cells[(row * hidden) + n0];
+                        prevState = ref first ? ref dir.C0[(b * hidden) + n0] : ref dir.Cells[(tape.Row(prev, b) * hidden) + n0];
+                        dcOrDirect = ref dc[(b * hidden) + n0];
+                    }
+                    else if (spec.Cell.KeepsHiddenGate)
+                    {
+                        // GRU: W_hn h + b_hn, h_{t-1}, and the direct part of dL/dh_{t-1}.
+                        aux = ref dir.HiddenNew[(row * hidden) + n0];
+                        prevState = ref MemoryMarshal.GetReference(first ? dir.H0.AsSpan((b * hidden) + n0, units) : dir.HiddenRow(tape.Row(prev, b), hidden)[n0..]);
+                        dcOrDirect = ref next[0];
                     }
 
                     GateGradients.Apply(
@@ -350,7 +350,7 @@ internal static unsafe class Bptt
             for (int b = 0; b < batch; b++)
             {
                 dh.AsSpan((b * hidden) + n0, units).CopyTo(new Span<float>(GradH0 + (b * hidden) + n0, units));
-                if (kind == CellKind.Lstm)
+                if (spec.Cell.HasCellState)
                 {
                     dc.AsSpan((b * hidden) + n0, units).CopyTo(new Span<float>(GradC0 + (b * hidden) + n0, units));
                 }
@@ -402,19 +402,17 @@ internal static unsafe class Bptt
                     ReadOnlySpan<float> hPrev = first ? dir.H0.AsSpan(b * hOut, hOut) : dir.HiddenRow(tape.Row(prev, b), hOut);
                     ref float aux = ref dhf[0], prevState = ref dhf[0], dcOrDirect = ref dhf[0];
                     ReadOnlySpan<float> dhIn = project ? dhf.AsSpan(b * hidden, hidden) : dhRow;
-                    switch (kind)
+                    if (spec.Cell.HasCellState)
                     {
-                        case CellKind.Lstm:
-                            aux = ref dir.Cells[row * hidden];
-                            prevState = ref first ? ref dir.C0[b * hidden] : ref dir.Cells[tape.Row(prev, b) * hidden];
-                            dcOrDirect = ref dc[b * hidden];
-                            break;
-
-                        case CellKind.Gru:
-                            aux = ref dir.HiddenNew[row * hidden];
-                            prevState = ref MemoryMarshal.GetReference(hPrev);
-                            dcOrDirect = ref dhNext[b * hOut];
-                            break;
+                        aux = ref dir.Cells[row * hidden];
+                        prevState = ref first ? ref dir.C0[b * hidden] : ref dir.Cells[tape.Row(prev, b) * hidden];
+                        dcOrDirect = ref dc[b * hidden];
+                    }
+                    else if (spec.Cell.KeepsHiddenGate)
+                    {
+                        aux = ref dir.HiddenNew[row * hidden];
+                        prevState = ref MemoryMarshal.GetReference(hPrev);
+                        dcOrDirect = ref dhNext[b * hOut];
                     }
 
                     GateGradients.Apply(
@@ -435,7 +433,7 @@ internal static unsafe class Bptt
             }
 
             dh.AsSpan(rs * hOut, (re - rs) * hOut).CopyTo(new Span<float>(GradH0 + (rs * hOut), (re - rs) * hOut));
-            if (kind == CellKind.Lstm)
+            if (spec.Cell.HasCellState)
             {
                 dc.AsSpan(rs * hidden, (re - rs) * hidden).CopyTo(new Span<float>(GradC0 + (rs * hidden), (re - rs) * hidden));
             }

@@ -1,7 +1,6 @@
 using System;
 using System.Numerics.Tensors;
 using Recurrent.Engine;
-using Recurrent.Kernels.Cells;
 
 namespace Recurrent.Training;
 
@@ -73,18 +72,18 @@ internal sealed class BpttTape
                     Hidden = LayerOutputs[layer],
                     HiddenStride = d * hOut,
                     HiddenOffset = direction * hOut,
-                    Cells = spec.Kind == CellKind.Lstm ? _scratch.Get("tape.cells", index, rows * hidden, clear: false) : [],
-                    HiddenNew = spec.Kind == CellKind.Gru ? _scratch.Get("tape.hiddenNew", index, rows * hidden, clear: false) : [],
+                    Cells = spec.Cell.HasCellState ? _scratch.Get("tape.cells", index, rows * hidden, clear: false) : [],
+                    HiddenNew = spec.Cell.KeepsHiddenGate ? _scratch.Get("tape.hiddenNew", index, rows * hidden, clear: false) : [],
                     HiddenFull = spec.ProjSize > 0 ? _scratch.Get("tape.hiddenFull", index, rows * hidden, clear: false) : [],
                     H0 = _scratch.Get("tape.h0", index, batch * hOut, clear: h0.IsEmpty),
-                    C0 = spec.Kind != CellKind.Lstm ? [] : _scratch.Get("tape.c0", index, batch * hidden, clear: c0.IsEmpty),
+                    C0 = !spec.Cell.HasCellState ? [] : _scratch.Get("tape.c0", index, batch * hidden, clear: c0.IsEmpty),
                 };
                 if (!h0.IsEmpty)
                 {
                     h0.Slice(index * batch * hOut, batch * hOut).CopyTo(dir.H0);
                 }
 
-                if (!c0.IsEmpty && spec.Kind == CellKind.Lstm)
+                if (!c0.IsEmpty && spec.Cell.HasCellState)
                 {
                     for (int b = 0; b < batch; b++)
                     {

@@ -2,7 +2,6 @@ using System;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FluentAssertions;
-using Recurrent.Engine;
 using Recurrent.Kernels;
 using Recurrent.Kernels.Cells;
 using Recurrent.Kernels.Reference;
@@ -37,7 +36,7 @@ public sealed class FusedGatesTests
         CellKind kind = Enum.Parse<CellKind>(cell);
         var random = new Random(((int)kind * 10) + tier.Length);
         int gates = kind.GateCount();
-        int U = PackedLayer.UnitFor(kind);
+        int U = kind.Traits().Unit;
         int width = gates * U;
         for (int valid = 0; valid <= U; valid++)
         {

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FluentAssertions;
 using Recurrent.Kernels;
+using Recurrent.Kernels.Cells;
 using Recurrent.Kernels.Reference;
 using Xunit;
 
@@ -22,7 +23,7 @@ public sealed class PanelKernelsTests
         var random = new Random(7);
         foreach (int gates in new[] { 1, 3, 4 })
         {
-            int unit = gates == 4 ? 16 : 64; // as PackedLayer.UnitFor
+            int unit = gates == 4 ? LstmGates.Unit : GruGates.Unit;
             int units = unit + 5; // two panels, the second mostly padding
             int width = gates * unit;
             for (int k = 0; k <= 35; k++)

@@ -12,6 +12,12 @@ internal readonly struct GruGates : ICell
 {
     public static int Gates => 3;
 
+    public static int Unit => 64;
+
+    public static bool HasCellState => false;
+
+    public static bool KeepsHiddenGate => true;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Forward<TS, TV>(in GateRow row, nuint u, nuint unit, bool record)
         where TS : struct, ISimd<TV>

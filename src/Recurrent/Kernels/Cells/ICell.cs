@@ -12,6 +12,19 @@ internal interface ICell
     /// <summary>Gate blocks stacked in the weight rows: 4 (LSTM i, f, g, o), 3 (GRU r, z, n) or 1 (RNN).</summary>
     public static abstract int Gates { get; }
 
+    /// <summary>Hidden units per packed panel: every panel is gates × unit ≥ 64 floats wide, enough for the wide register blocks.</summary>
+    public static abstract int Unit { get; }
+
+    /// <summary>Whether the cell carries a cell state c beside h (c0, c_n, dL/dc), which its forward updates in place.</summary>
+    public static abstract bool HasCellState { get; }
+
+    /// <summary>
+    /// Whether the hidden side of the last gate stays apart from the input side (GRU's linear-before-reset n: <c>b_hn</c> is
+    /// not folded into the input bias, the forward records <c>W_hn h + b_hn</c>, and the backward's hidden-side gate
+    /// gradients differ from the input side's).
+    /// </summary>
+    public static abstract bool KeepsHiddenGate { get; }
+
     /// <summary>The forward's pointwise step for units [u, u + width) of one row; <paramref name="unit"/> is the gate stride in the tile.</summary>
     public static abstract void Forward<TS, TV>(in GateRow row, nuint u, nuint unit, bool record)
         where TS : struct, ISimd<TV>

@@ -12,6 +12,12 @@ internal readonly struct LstmGates : ICell
 {
     public static int Gates => 4;
 
+    public static int Unit => 16;
+
+    public static bool HasCellState => true;
+
+    public static bool KeepsHiddenGate => false;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Forward<TS, TV>(in GateRow row, nuint u, nuint unit, bool record)
         where TS : struct, ISimd<TV>

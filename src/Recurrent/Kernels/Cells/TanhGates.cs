@@ -9,6 +9,12 @@ internal readonly struct TanhGates : ICell
 {
     public static int Gates => 1;
 
+    public static int Unit => 64;
+
+    public static bool HasCellState => false;
+
+    public static bool KeepsHiddenGate => false;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Forward<TS, TV>(in GateRow row, nuint u, nuint unit, bool record)
         where TS : struct, ISimd<TV>
