@@ -59,13 +59,27 @@ internal sealed unsafe class LayerJob : IParallelJob
 
     public void Execute(int worker, int workers)
     {
+        if (_tape is null)
+        {
+            Execute(worker, workers, default(NoRecording));
+        }
+        else
+        {
+            Execute(worker, workers, new TapeRecording(_tape));
+        }
+    }
+
+    /// <summary>Shares the directions between the workers: each direction its own group when bidirectional, otherwise all workers on each in turn.</summary>
+    private void Execute<TRecorder>(int worker, int workers, TRecorder recorder)
+        where TRecorder : struct, IStepRecorder
+    {
         RecurrentWorkspace ws = _ws!;
         if (workers == 1)
         {
             // Also the fallback when the pool was busy: the workspace's barriers may be sized for more workers.
             for (int direction = 0; direction < _spec.NumDirections; direction++)
             {
-                RunDirection(direction, 0, 1, SpinBarrier.Alone, 0);
+                RunDirection(recorder, direction, 0, 1, SpinBarrier.Alone, 0);
             }
 
             return;
@@ -75,13 +89,13 @@ internal sealed unsafe class LayerJob : IParallelJob
         {
             int firstGroup = workers / 2;
             bool reverse = worker >= firstGroup;
-            RunDirection(reverse ? 1 : 0, reverse ? worker - firstGroup : worker, reverse ? workers - firstGroup : firstGroup, ws.Apart[reverse ? 1 : 0], worker);
+            RunDirection(recorder, reverse ? 1 : 0, reverse ? worker - firstGroup : worker, reverse ? workers - firstGroup : firstGroup, ws.Apart[reverse ? 1 : 0], worker);
             return;
         }
 
         for (int direction = 0; direction < _spec.NumDirections; direction++)
         {
-            RunDirection(direction, worker, workers, ws.Together, worker);
+            RunDirection(recorder, direction, worker, workers, ws.Together, worker);
         }
     }
 
@@ -126,223 +140,282 @@ internal sealed unsafe class LayerJob : IParallelJob
         return start < 0 ? (end, end) : (start, Math.Max(start, end));
     }
 
+    /// <summary>
+    /// One worker's pass over one direction of the layer, in phases: the input projection of its panels, the initial cell
+    /// state, then per step the recurrent product and gate math tile by tile (and the projection), then the final states.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunDirection(int direction, int rank, int size, SpinBarrier barrier, int slot)
+    private void RunDirection<TRecorder>(TRecorder recorder, int direction, int rank, int size, SpinBarrier barrier, int slot)
+        where TRecorder : struct, IStepRecorder
     {
-        RecurrentSpec spec = _spec;
-        RecurrentWorkspace ws = _ws!;
-        int index = (_layer * spec.NumDirections) + direction;
-        PackedLayer w = _layers[index];
-        int batch = _batch;
-        int rows = _rows;
-        int seqLen = _seqLen;
-        int hOut = spec.OutputSize;
-        int hidden = spec.HiddenSize;
-        int paddedHidden = w.Panels * w.Unit;
-        int gp = w.PackedGateSize;
-        int pw = w.PanelWidth;
-        int layerWidth = spec.NumDirections * hOut;
-        int inputSize = spec.LayerInputSize(_layer);
-        int rowStride = _timeMajor ? 1 : seqLen;
-        nint ldh = rowStride * layerWidth;
-        nint ldig = rowStride * gp;
-        ReadOnlySpan<int> stepRows = ws.StepRows.AsSpan(0, seqLen);
-        ReadOnlySpan<int> stepOffsets = ws.StepOffsets.AsSpan(0, seqLen);
-
-        // A training forward keeps each direction's gates (activated in place by the gate pass) in the tape.
-        DirectionTape? record = _tape?.Directions[index];
-        ref float gates = ref record is not null
-            ? ref MemoryMarshal.GetArrayDataReference(record.PackedGates)
-            : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Gates), direction * rows * gp);
-        ref float tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * ws.TileStride);
-        ref float cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * batch * paddedHidden);
-        ref float hiddenFull = ref spec.ProjSize > 0
-            ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.HiddenFull), direction * batch * paddedHidden)
-            : ref cell;
-        (int p0, int p1) = Share(w.Panels, rank, size);
-
-        // The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).
-        int kc = PanelKernels.KBlock(pw);
-        DenseGemm.MultiplyPanels(
-            new ReadOnlySpan<float>(_input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref gates, rows * gp), gp, p0, p1, accumulate: false);
-
-        if (p1 > p0)
-        {
-            ReadOnlySpan<float> bias = w.Bias.AsSpan(p0 * pw, (p1 - p0) * pw);
-            for (int r = 0; r < rows; r++)
-            {
-                Span<float> row = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref gates, (r * gp) + (p0 * pw)), bias.Length);
-                TensorPrimitives.Add(row, bias, row);
-            }
-        }
-
+        int index = (_layer * _spec.NumDirections) + direction;
+        ref float gates = ref TRecorder.Records
+            ? ref MemoryMarshal.GetArrayDataReference(recorder.Gates(index))
+            : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ws!.Gates), direction * _rows * _layers[index].PackedGateSize);
+        var pass = new DirectionPass(this, direction, rank, size, slot, ref gates);
+        ProjectInputs(pass);
         if (rank == 0)
         {
-            MemoryMarshal.CreateSpan(ref cell, batch * paddedHidden).Clear();
-            if (_c0 is not null)
-            {
-                for (int b = 0; b < batch; b++)
-                {
-                    new ReadOnlySpan<float>(_c0 + (((index * batch) + Caller(b)) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden));
-                }
-            }
-
-            if (spec.ProjSize > 0)
-            {
-                MemoryMarshal.CreateSpan(ref hiddenFull, batch * paddedHidden).Clear();
-            }
+            LoadCellState(pass);
         }
 
         barrier.SignalAndWait();
 
         // A row's h_{t-1} is the previous step's output row, or its initial state at the step it starts: step 0 going
         // forward; going backward, the step at its own end (a packed batch shrinks, so rows join the reverse pass late).
-        ref float hInit = ref _h0 is null
-            ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros)
-            : ref Unsafe.AsRef<float>(_h0 + (index * batch * hOut));
-        ref float hPrev = ref hInit;
-        nint ldhp = hOut;
-        ref float outBase = ref Unsafe.AsRef<float>(_output);
-        bool project = spec.ProjSize > 0;
-        ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH.Data);
-        ref float bhn = ref w.BiasHN is null ? ref tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
-        // Large batch: each worker takes whole row blocks through every panel. A row's h_t depends only on its own h_{t-1},
-        // so the time loop needs no barrier. Small batch: workers share the panels (hidden units) and meet every step.
-        bool splitRows = size > 1 && batch >= ThreadPolicy.RowSplitMinRows * size;
-        (int rs, int re) = (0, batch);
-        (int sp0, int sp1) = (p0, p1);
-        (int q0, int q1) = project ? Share(w.ProjPanels, rank, size) : (0, 0);
-        if (splitRows)
+        ref float hPrev = ref pass.HInit;
+        nint ldhp = pass.HOut;
+        for (int step = 0; step < _seqLen; step++)
         {
-            (rs, re) = ShareRows(ws.RowLengths.AsSpan(0, batch), rank, size);
-            (sp0, sp1) = (0, w.Panels);
-            (q0, q1) = (0, project ? w.ProjPanels : 0);
-        }
-
-        for (int step = 0; step < seqLen; step++)
-        {
-            int t = direction == 0 ? step : seqLen - 1 - step;
-            int active = stepRows[t];
-            int carried = direction == 0 ? (step == 0 ? 0 : active) : (t + 1 < seqLen ? stepRows[t + 1] : 0);
-            int rowBase = _timeMajor ? stepOffsets[t] : t;
-            int end = Math.Min(re, active);
-            ref float dst = ref Unsafe.Add(ref outBase, (rowBase * layerWidth) + (direction * hOut));
-            ref float ig = ref Unsafe.Add(ref gates, rowBase * gp);
-            ref float target = ref project ? ref hiddenFull : ref dst;
-            nint ldt = project ? paddedHidden : ldh;
-            int k = w.HiddenIn;
-            bool blocked = end - rs > 4 && k > kc;
-            for (int p = sp0; p < sp1; p++)
-            {
-                ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
-                int unit0 = p * w.Unit;
-                int valid = Math.Min(w.Unit, hidden - unit0);
-
-                // Two row segments: rows carried from the previous step, then rows starting here from their initial h.
-                for (int segment = 0; segment < 2; segment++)
-                {
-                    ref float hp = ref segment == 0 ? ref hPrev : ref hInit;
-                    nint ld = segment == 0 ? ldhp : hOut;
-                    int from = segment == 0 ? rs : Math.Max(rs, carried);
-                    int to = segment == 0 ? Math.Min(end, carried) : end;
-                    if (blocked)
-                    {
-                        // Several row blocks share the panel: K-block it through L1, partial sums in this worker's C rows.
-                        for (int k0 = 0; k0 < k; k0 += kc)
-                        {
-                            int kb = Math.Min(kc, k - k0);
-                            for (int r0 = from; r0 < to; r0 += 4)
-                            {
-                                PanelKernels.Multiply(
-                                    ref Unsafe.Add(ref hp, (r0 * ld) + k0), ld, Math.Min(4, to - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, (r0 - rs) * pw), pw, k0 > 0);
-                            }
-                        }
-                    }
-
-                    for (int r0 = from; r0 < to; r0 += 4)
-                    {
-                        int mr = Math.Min(4, to - r0);
-                        ref float c = ref blocked ? ref Unsafe.Add(ref tile, (r0 - rs) * pw) : ref tile;
-                        if (!blocked)
-                        {
-                            PanelKernels.Multiply(ref Unsafe.Add(ref hp, r0 * ld), ld, mr, ref panel, k, pw, ref c, pw);
-                        }
-
-                        FusedGates.Apply(
-                            w.Kind,
-                            new GateTile(
-                                mr,
-                                w.Unit,
-                                valid,
-                                ref c,
-                                pw,
-                                ref Unsafe.Add(ref ig, (r0 * ldig) + (p * pw)),
-                                ldig,
-                                ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
-                                ref Unsafe.Add(ref cell, (r0 * paddedHidden) + unit0),
-                                paddedHidden,
-                                ref Unsafe.Add(ref hp, (r0 * ld) + unit0),
-                                ld,
-                                ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
-                                ldt),
-                            record is not null);
-                        if (record is not null)
-                        {
-                            record.Keep(rowBase + r0, mr, unit0, valid, ref Unsafe.Add(ref cell, r0 * paddedHidden), paddedHidden, ref c, pw, w.Unit, ref Unsafe.Add(ref target, r0 * ldt), ldt);
-                        }
-                    }
-                }
-            }
-
-            if (!splitRows)
+            int t = direction == 0 ? step : _seqLen - 1 - step;
+            int active = pass.StepRows[t];
+            int carried = direction == 0 ? (step == 0 ? 0 : active) : (t + 1 < _seqLen ? pass.StepRows[t + 1] : 0);
+            int end = Math.Min(pass.Re, active);
+            ref float dst = ref pass.Output(t);
+            Tiles(pass, recorder, t, carried, end, ref hPrev, ldhp, ref dst);
+            if (!pass.SplitRows)
             {
                 barrier.SignalAndWait();
             }
 
-            if (project)
+            if (pass.W.WeightHR is not null)
             {
-                // h = h_full·W_hrᵀ for this worker's projection panels, straight into the output rows.
-                if (end > rs)
-                {
-                    DenseGemm.MultiplyPanels(
-                        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref hiddenFull, rs * paddedHidden), (end - rs) * paddedHidden),
-                        end - rs,
-                        paddedHidden,
-                        w.WeightHR!,
-                        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, rs * ldh), (int)(((end - rs - 1) * ldh) + hOut)),
-                        (int)ldh,
-                        q0,
-                        q1,
-                        accumulate: false);
-                }
-                if (!splitRows)
+                ProjectOutputs(pass, end, ref dst);
+                if (!pass.SplitRows)
                 {
                     barrier.SignalAndWait();
                 }
             }
 
             hPrev = ref dst;
-            ldhp = ldh;
+            ldhp = pass.Ldh;
         }
 
-        if (rank == 0 || splitRows)
+        if (rank == 0 || pass.SplitRows)
         {
-            // Each row's h_n is its h at the last step it ran: going forward, where the batch shrinks past it; backward, step 0.
-            int lastStep = direction == 0 ? seqLen : 1;
-            for (int t = 0; t < lastStep; t++)
+            StoreFinalStates(pass);
+        }
+    }
+
+    /// <summary>The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).</summary>
+    private void ProjectInputs(in DirectionPass pass)
+    {
+        PackedLayer w = pass.W;
+        int rows = _rows, gp = w.PackedGateSize, pw = w.PanelWidth, inputSize = _spec.LayerInputSize(_layer);
+        DenseGemm.MultiplyPanels(
+            new ReadOnlySpan<float>(_input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref pass.Gates, rows * gp), gp, pass.P0, pass.P1, accumulate: false);
+        if (pass.P1 > pass.P0)
+        {
+            ReadOnlySpan<float> bias = w.Bias.AsSpan(pass.P0 * pw, (pass.P1 - pass.P0) * pw);
+            for (int r = 0; r < rows; r++)
             {
-                int next = direction == 0 && t + 1 < seqLen ? stepRows[t + 1] : 0;
-                ref float final = ref Unsafe.Add(ref outBase, ((_timeMajor ? stepOffsets[t] : t) * layerWidth) + (direction * hOut));
-                for (int b = Math.Max(rs, next); b < Math.Min(re, stepRows[t]); b++)
+                Span<float> row = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref pass.Gates, (r * gp) + (pass.P0 * pw)), bias.Length);
+                TensorPrimitives.Add(row, bias, row);
+            }
+        }
+    }
+
+    /// <summary>The running cell state starts at c0 (or zeros), and the unprojected h of an LSTM with proj_size at zeros.</summary>
+    private void LoadCellState(in DirectionPass pass)
+    {
+        int batch = _batch, hidden = _spec.HiddenSize, padded = pass.PaddedHidden;
+        MemoryMarshal.CreateSpan(ref pass.Cell, batch * padded).Clear();
+        if (_c0 is not null)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                new ReadOnlySpan<float>(_c0 + (((pass.Index * batch) + Caller(b)) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref pass.Cell, b * padded), hidden));
+            }
+        }
+
+        if (pass.W.WeightHR is not null)
+        {
+            MemoryMarshal.CreateSpan(ref pass.HiddenFull, batch * padded).Clear();
+        }
+    }
+
+    /// <summary>
+    /// Step t for this worker's rows and panels: per panel, <c>h_{t-1}·W_hhᵀ</c> into the tile (4 rows at a time, K-blocked
+    /// when several row blocks share the panel), then the cell's gate math on the tile while it is in L1, writing h_t (or
+    /// the unprojected h) and c_t; the recorder keeps what the next step overwrites.
+    /// </summary>
+    private void Tiles<TRecorder>(in DirectionPass pass, TRecorder recorder, int t, int carried, int end, ref float hPrev, nint ldhp, ref float dst)
+        where TRecorder : struct, IStepRecorder
+    {
+        PackedLayer w = pass.W;
+        int pw = w.PanelWidth, k = w.HiddenIn, hidden = _spec.HiddenSize, padded = pass.PaddedHidden, hOut = pass.HOut, rs = pass.Rs;
+        int rowBase = _timeMajor ? pass.StepOffsets[t] : t;
+        ref float ig = ref Unsafe.Add(ref pass.Gates, rowBase * w.PackedGateSize);
+        ref float target = ref w.WeightHR is not null ? ref pass.HiddenFull : ref dst;
+        nint ldt = w.WeightHR is not null ? padded : pass.Ldh;
+        ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH.Data);
+        ref float bhn = ref w.BiasHN is null ? ref pass.Tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
+        ref float tile = ref pass.Tile;
+        int kc = PanelKernels.KBlock(pw);
+        bool blocked = end - rs > 4 && k > kc;
+        for (int p = pass.Sp0; p < pass.Sp1; p++)
+        {
+            ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
+            int unit0 = p * w.Unit;
+            int valid = Math.Min(w.Unit, hidden - unit0);
+
+            // Two row segments: rows carried from the previous step, then rows starting here from their initial h.
+            for (int segment = 0; segment < 2; segment++)
+            {
+                ref float hp = ref segment == 0 ? ref hPrev : ref pass.HInit;
+                nint ld = segment == 0 ? ldhp : hOut;
+                int from = segment == 0 ? rs : Math.Max(rs, carried);
+                int to = segment == 0 ? Math.Min(end, carried) : end;
+                if (blocked)
                 {
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref final, b * ldh), hOut).CopyTo(new Span<float>(_hN + (((index * batch) + Caller(b)) * hOut), hOut));
-                    if (spec.Cell.HasCellState)
+                    // Several row blocks share the panel: K-block it through L1, partial sums in this worker's C rows.
+                    for (int k0 = 0; k0 < k; k0 += kc)
                     {
-                        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, b * paddedHidden), hidden).CopyTo(new Span<float>(_cN + (((index * batch) + Caller(b)) * hidden), hidden));
+                        int kb = Math.Min(kc, k - k0);
+                        for (int r0 = from; r0 < to; r0 += 4)
+                        {
+                            PanelKernels.Multiply(
+                                ref Unsafe.Add(ref hp, (r0 * ld) + k0), ld, Math.Min(4, to - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, (r0 - rs) * pw), pw, k0 > 0);
+                        }
+                    }
+                }
+
+                for (int r0 = from; r0 < to; r0 += 4)
+                {
+                    int mr = Math.Min(4, to - r0);
+                    ref float c = ref blocked ? ref Unsafe.Add(ref tile, (r0 - rs) * pw) : ref tile;
+                    if (!blocked)
+                    {
+                        PanelKernels.Multiply(ref Unsafe.Add(ref hp, r0 * ld), ld, mr, ref panel, k, pw, ref c, pw);
+                    }
+
+                    FusedGates.Apply(
+                        w.Kind,
+                        new GateTile(
+                            mr,
+                            w.Unit,
+                            valid,
+                            ref c,
+                            pw,
+                            ref Unsafe.Add(ref ig, (r0 * pass.Ldig) + (p * pw)),
+                            pass.Ldig,
+                            ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
+                            ref Unsafe.Add(ref pass.Cell, (r0 * padded) + unit0),
+                            padded,
+                            ref Unsafe.Add(ref hp, (r0 * ld) + unit0),
+                            ld,
+                            ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
+                            ldt),
+                        TRecorder.Records);
+                    if (TRecorder.Records)
+                    {
+                        recorder.Keep(pass.Index, rowBase + r0, mr, unit0, valid, ref Unsafe.Add(ref pass.Cell, r0 * padded), padded, ref c, pw, w.Unit, ref Unsafe.Add(ref target, r0 * ldt), ldt);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>LSTM with proj_size: <c>h = h_full·W_hrᵀ</c> for this worker's projection panels and rows, straight into the output rows.</summary>
+    private static void ProjectOutputs(in DirectionPass pass, int end, ref float dst)
+    {
+        int rs = pass.Rs, padded = pass.PaddedHidden;
+        if (end > rs)
+        {
+            DenseGemm.MultiplyPanels(
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref pass.HiddenFull, rs * padded), (end - rs) * padded),
+                end - rs,
+                padded,
+                pass.W.WeightHR!,
+                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, rs * pass.Ldh), (int)(((end - rs - 1) * pass.Ldh) + pass.HOut)),
+                (int)pass.Ldh,
+                pass.Q0,
+                pass.Q1,
+                accumulate: false);
+        }
+    }
+
+    /// <summary>Each row's h_n (and c_n) is its state at the last step it ran: going forward, where the batch shrinks past it; backward, step 0.</summary>
+    private void StoreFinalStates(in DirectionPass pass)
+    {
+        int batch = _batch, hOut = pass.HOut, hidden = _spec.HiddenSize, seqLen = _seqLen;
+        int lastStep = pass.Direction == 0 ? seqLen : 1;
+        for (int t = 0; t < lastStep; t++)
+        {
+            int next = pass.Direction == 0 && t + 1 < seqLen ? pass.StepRows[t + 1] : 0;
+            ref float final = ref pass.Output(t);
+            for (int b = Math.Max(pass.Rs, next); b < Math.Min(pass.Re, pass.StepRows[t]); b++)
+            {
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref final, b * pass.Ldh), hOut).CopyTo(new Span<float>(_hN + (((pass.Index * batch) + Caller(b)) * hOut), hOut));
+                if (_spec.Cell.HasCellState)
+                {
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref pass.Cell, b * pass.PaddedHidden), hidden).CopyTo(new Span<float>(_cN + (((pass.Index * batch) + Caller(b)) * hidden), hidden));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The plan of one worker's pass over one direction (the step plan): its buffers, the row strides of the layout, and
+    /// its share of the work: panels of hidden units (small batch: workers meet every step) or blocks of rows (large
+    /// batch: a row's h_t depends only on its own h_{t-1}, so the time loop needs no barrier).
+    /// </summary>
+    private readonly ref struct DirectionPass
+    {
+        public readonly PackedLayer W;
+        public readonly int Direction, Index, HOut, PaddedHidden;
+        public readonly nint Ldh, Ldig;
+        public readonly ReadOnlySpan<int> StepRows, StepOffsets;
+
+        /// <summary>This worker's input-projection panels, rows, step panels and projection panels.</summary>
+        public readonly int P0, P1, Rs, Re, Sp0, Sp1, Q0, Q1;
+        public readonly bool SplitRows;
+
+        /// <summary>The gate buffer (rows × packed gates), this worker's tile, the running c (and unprojected h), h0 (or zeros), the output.</summary>
+        public readonly ref float Gates, Tile, Cell, HiddenFull, HInit, OutBase;
+
+        private readonly int _layerWidth;
+        private readonly bool _timeMajor;
+
+        public DirectionPass(LayerJob job, int direction, int rank, int size, int slot, ref float gates)
+        {
+            RecurrentSpec spec = job._spec;
+            RecurrentWorkspace ws = job._ws!;
+            Direction = direction;
+            Index = (job._layer * spec.NumDirections) + direction;
+            W = job._layers[Index];
+            HOut = spec.OutputSize;
+            PaddedHidden = W.Panels * W.Unit;
+            _layerWidth = spec.NumDirections * HOut;
+            _timeMajor = job._timeMajor;
+            int rowStride = job._timeMajor ? 1 : job._seqLen;
+            Ldh = rowStride * _layerWidth;
+            Ldig = rowStride * W.PackedGateSize;
+            StepRows = ws.StepRows.AsSpan(0, job._seqLen);
+            StepOffsets = ws.StepOffsets.AsSpan(0, job._seqLen);
+            Gates = ref gates;
+            Tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * ws.TileStride);
+            Cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * job._batch * PaddedHidden);
+            HiddenFull = ref spec.ProjSize > 0
+                ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.HiddenFull), direction * job._batch * PaddedHidden)
+                : ref Cell;
+            HInit = ref job._h0 is null ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros) : ref Unsafe.AsRef<float>(job._h0 + (Index * job._batch * HOut));
+            OutBase = ref Unsafe.AsRef<float>(job._output);
+            (P0, P1) = Share(W.Panels, rank, size);
+            SplitRows = size > 1 && job._batch >= ThreadPolicy.RowSplitMinRows * size;
+            (Rs, Re) = (0, job._batch);
+            (Sp0, Sp1) = (P0, P1);
+            (Q0, Q1) = W.WeightHR is not null ? Share(W.ProjPanels, rank, size) : (0, 0);
+            if (SplitRows)
+            {
+                (Rs, Re) = ShareRows(ws.RowLengths.AsSpan(0, job._batch), rank, size);
+                (Sp0, Sp1) = (0, W.Panels);
+                (Q0, Q1) = (0, W.WeightHR is not null ? W.ProjPanels : 0);
+            }
+        }
+
+        /// <summary>Step t's first output row, this direction's half.</summary>
+        public ref float Output(int t) => ref Unsafe.Add(ref OutBase, ((_timeMajor ? StepOffsets[t] : t) * _layerWidth) + (Direction * HOut));
     }
 
     /// <summary>The caller's batch index of sorted row <paramref name="b"/> (packed input with enforceSorted off).</summary>
