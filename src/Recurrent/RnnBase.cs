@@ -488,20 +488,30 @@ public abstract class RnnBase : Module
         bool timeMajor = packed || shape.Unbatched || !shape.BatchFirst;
         Random? dropoutRandom = Training && Dropout > 0f && NumLayers > 1 ? new Random(NextDropoutSeed()) : null;
         RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
+        var call = new LayerCall
+        {
+            Input = input,
+            SeqLen = packed ? batchSizes.Length : shape.SeqLen,
+            Batch = shape.Batch,
+            TimeMajor = timeMajor,
+            BatchSizes = batchSizes,
+            SortedIndices = sortedIndices,
+            H0 = h0,
+            C0 = c0,
+            Output = output,
+            HN = hN,
+            CN = cN,
+        };
         if (!record)
         {
-            LayerDriver.Forward(
-                _spec, _packed, input, shape.SeqLen, shape.Batch, timeMajor, h0, c0, output, hN, cN, Dropout, dropoutRandom, ws, batchSizes, sortedIndices);
+            LayerDriver.Forward(_spec, _packed, call, Dropout, dropoutRandom, ws);
         }
         else
         {
             TrainingScratch memory = _training.Rent();
             float[] inputRows = TimeMajor.From(input, shape, memory.Get("tape.input", 0, input.Length, clear: false));
-
             var tape = BpttTape.For(inputRows, memory);
-            int steps = packed ? batchSizes.Length : shape.SeqLen;
-            LayerDriver.Forward(
-                _spec, _packed, inputRows, steps, shape.Batch, true, h0, c0, timeMajor ? output : default, hN, cN, Dropout, dropoutRandom, ws, batchSizes, sortedIndices, tape);
+            LayerDriver.Forward(_spec, _packed, call with { Input = inputRows, TimeMajor = true, Output = timeMajor ? output : default }, Dropout, dropoutRandom, ws, tape);
             if (!timeMajor)
             {
                 TimeMajor.To(tape.LayerOutputs[^1], shape.WithFeatures(_spec.NumDirections * _spec.OutputSize), output);

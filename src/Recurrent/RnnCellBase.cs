@@ -243,7 +243,8 @@ public abstract class RnnCellBase : Module
             h = ws.CopyState(h);
         }
 
-        LayerDriver.Forward(_spec, _packed, input, 1, batch, true, h, lstm ? c : default, hNew, hNew, lstm ? cNew : default, 0f, null, ws, tape: tape);
+        var call = new LayerCall { Input = input, SeqLen = 1, Batch = batch, TimeMajor = true, H0 = h, C0 = lstm ? c : default, Output = hNew, HN = hNew, CN = lstm ? cNew : default };
+        LayerDriver.Forward(_spec, _packed, call, 0f, null, ws, tape);
         if (workspace is null)
         {
             _workspaces.Return(ws);

@@ -23,73 +23,57 @@ internal static unsafe class LayerDriver
     /// <summary>Runs the stack.</summary>
     /// <param name="spec">The layers.</param>
     /// <param name="layers">Packed weights, index <c>layer * D + direction</c>.</param>
-    /// <param name="input">Rows of I features, <c>(L, N, I)</c> or, when not <paramref name="timeMajor"/>, <c>(N, L, I)</c>.</param>
-    /// <param name="seqLen">L ≥ 1.</param>
-    /// <param name="batch">N ≥ 0.</param>
-    /// <param name="timeMajor">The row layout of input and output.</param>
-    /// <param name="h0">Initial h <c>(L*D, N, H_out)</c>, or empty for zeros.</param>
-    /// <param name="c0">Initial c <c>(L*D, N, H)</c> (LSTM), or empty for zeros.</param>
-    /// <param name="output">Receives the last layer's h at every step, same layout as the input, D*H_out wide.</param>
-    /// <param name="hN">Receives <c>(L*D, N, H_out)</c>.</param>
-    /// <param name="cN">Receives <c>(L*D, N, H)</c> (LSTM), otherwise empty.</param>
+    /// <param name="call">The call's rows, states and results.</param>
     /// <param name="dropout">Probability of zeroing an element between layers.</param>
     /// <param name="dropoutRandom">The mask source; <see langword="null"/> means no dropout (evaluation mode).</param>
     /// <param name="workspace">Scratch memory, grown as needed.</param>
-    /// <param name="batchSizes">
-    /// Packed input (<see cref="PackedSequence"/>): rows active at each step, non-increasing, summing to the input's rows;
-    /// <paramref name="seqLen"/> is its length and <paramref name="batch"/> its first element. Empty for a padded batch.
-    /// </param>
-    /// <param name="sortedIndices">Packed input: the caller's batch index of each sorted row, by which h0/c0 are read and h_n/c_n written; empty for the identity.</param>
-    /// <param name="tape"></param>
-    public static void Forward(
-        in RecurrentSpec spec,
-        PackedLayer[] layers,
-        ReadOnlySpan<float> input,
-        int seqLen,
-        int batch,
-        bool timeMajor,
-        ReadOnlySpan<float> h0,
-        ReadOnlySpan<float> c0,
-        Span<float> output,
-        Span<float> hN,
-        Span<float> cN,
-        float dropout,
-        Random? dropoutRandom,
-        RecurrentWorkspace workspace,
-        ReadOnlySpan<int> batchSizes = default,
-        ReadOnlySpan<int> sortedIndices = default,
-        BpttTape? tape = null)
+    /// <param name="tape">A training call's record (time-major rows), or <see langword="null"/>.</param>
+    public static void Forward(in RecurrentSpec spec, PackedLayer[] layers, in LayerCall call, float dropout, Random? dropoutRandom, RecurrentWorkspace workspace, BpttTape? tape = null)
     {
+        int batch = call.Batch;
         int threads = ChooseThreads(spec, batch);
-        int rows = workspace.SetSteps(seqLen, batch, batchSizes);
+        int rows = workspace.SetSteps(call.SeqLen, batch, call.BatchSizes);
         workspace.Ensure(spec, rows, batch, threads);
         LayerJob job = workspace.Job!;
         int layerWidth = spec.NumDirections * spec.OutputSize;
+        ReadOnlySpan<float> h0 = call.H0;
+        ReadOnlySpan<int> sortedIndices = call.SortedIndices;
         if (!sortedIndices.IsEmpty && !h0.IsEmpty)
         {
             // The kernels read a step's initial h as strided rows, so h0 is put in sorted order once (a few rows per layer).
             h0 = workspace.SortStates(h0, spec.NumLayers * spec.NumDirections, batch, spec.OutputSize, sortedIndices);
         }
 
-        if (tape is not null)
-        {
-            tape.Begin(spec, layers, seqLen, batch, rows, workspace, h0, c0, sortedIndices);
-        }
+        tape?.Begin(spec, layers, call.SeqLen, batch, rows, workspace, h0, call.C0, sortedIndices);
 
-        fixed (float* pInput = input, pH0 = h0, pC0 = c0, pOutput = output, pHN = hN, pCN = cN)
+        fixed (float* pInput = call.Input, pH0 = h0, pC0 = call.C0, pOutput = call.Output, pHN = call.HN, pCN = call.CN)
         fixed (float* pLayerA = workspace.LayerA, pLayerB = workspace.LayerB)
         fixed (int* pPerm = sortedIndices)
         {
-            float* layerInput = pInput;
+            var run = new LayerRun
+            {
+                SeqLen = call.SeqLen,
+                Batch = batch,
+                Rows = rows,
+                TimeMajor = call.TimeMajor,
+                Input = pInput,
+                H0 = pH0,
+                C0 = pC0,
+                HN = pHN,
+                CN = pCN,
+                Perm = pPerm,
+            };
             for (int layer = 0; layer < spec.NumLayers; layer++)
             {
                 bool last = layer == spec.NumLayers - 1;
                 if (tape is not null)
                 {
-                    // Recording: every layer writes its h into the tape, which keeps it as the next layer's h_{t-1} source.
+                    // Recording: every layer reads its input from and writes its h into the tape, which keeps both.
                     fixed (float* pRecordIn = tape.LayerInputs[layer], pRecordOut = tape.LayerOutputs[layer])
                     {
-                        job.Set(spec, layers, layer, seqLen, batch, rows, timeMajor, pRecordIn, pRecordOut, pH0, pC0, pHN, pCN, pPerm, workspace, tape);
+                        run.Input = pRecordIn;
+                        run.Output = pRecordOut;
+                        job.Set(spec, layers, layer, run, workspace, tape);
                         Run(job, threads);
                     }
 
@@ -101,23 +85,23 @@ internal static unsafe class LayerDriver
                     continue;
                 }
 
-                float* layerOutput = last ? pOutput : (layer % 2 == 0 ? pLayerA : pLayerB);
-                job.Set(spec, layers, layer, seqLen, batch, rows, timeMajor, layerInput, layerOutput, pH0, pC0, pHN, pCN, pPerm, workspace);
+                run.Output = last ? pOutput : (layer % 2 == 0 ? pLayerA : pLayerB);
+                job.Set(spec, layers, layer, run, workspace, null);
                 Run(job, threads);
                 if (!last && dropoutRandom is not null && dropout > 0f)
                 {
-                    Dropout.Apply(new Span<float>(layerOutput, rows * layerWidth), dropout, dropoutRandom);
+                    Dropout.Apply(new Span<float>(run.Output, rows * layerWidth), dropout, dropoutRandom);
                 }
 
-                layerInput = layerOutput;
+                run.Input = run.Output;
             }
 
             job.Clear();
         }
 
-        if (tape is not null && !output.IsEmpty)
+        if (tape is not null && !call.Output.IsEmpty)
         {
-            tape.LayerOutputs[^1].AsSpan(0, rows * layerWidth).CopyTo(output);
+            tape.LayerOutputs[^1].AsSpan(0, rows * layerWidth).CopyTo(call.Output);
         }
     }
 

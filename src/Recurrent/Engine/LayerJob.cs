@@ -13,46 +13,25 @@ internal sealed unsafe class LayerJob : IParallelJob
     private RecurrentSpec _spec;
     private PackedLayer[] _layers = [];
     private int _layer;
-    private int _seqLen;
-    private int _batch;
-    private int _rows;
-    private bool _timeMajor;
-    private float* _input;
-    private float* _output;
-    private float* _h0;
-    private float* _c0;
-    private float* _hN;
-    private float* _cN;
-    private int* _perm;
+    private LayerRun _run;
     private RecurrentWorkspace? _ws;
     private BpttTape? _tape;
 
-    public void Set(
-        in RecurrentSpec spec, PackedLayer[] layers, int layer, int seqLen, int batch, int rows, bool timeMajor, float* input, float* output, float* h0, float* c0, float* hN, float* cN, int* perm, RecurrentWorkspace ws, BpttTape? tape = null)
+    /// <summary>Aims the job at one layer of a call (the caller's memory pinned until <see cref="Clear"/>).</summary>
+    public void Set(in RecurrentSpec spec, PackedLayer[] layers, int layer, in LayerRun run, RecurrentWorkspace ws, BpttTape? tape)
     {
-        _tape = tape;
         _spec = spec;
         _layers = layers;
         _layer = layer;
-        _seqLen = seqLen;
-        _batch = batch;
-        _rows = rows;
-        _timeMajor = timeMajor;
-        _input = input;
-        _output = output;
-        _h0 = h0;
-        _c0 = c0;
-        _hN = hN;
-        _cN = cN;
-        _perm = perm;
+        _run = run;
         _ws = ws;
+        _tape = tape;
     }
 
     /// <summary>Drops the pointers once the caller's memory is unpinned.</summary>
     public void Clear()
     {
-        _input = _output = _h0 = _c0 = _hN = _cN = null;
-        _perm = null;
+        _run = default;
         _layers = [];
         _tape = null;
     }
@@ -151,7 +130,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         int index = (_layer * _spec.NumDirections) + direction;
         ref float gates = ref TRecorder.Records
             ? ref MemoryMarshal.GetArrayDataReference(recorder.Gates(index))
-            : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ws!.Gates), direction * _rows * _layers[index].PackedGateSize);
+            : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ws!.Gates), direction * _run.Rows * _layers[index].PackedGateSize);
         var pass = new DirectionPass(this, direction, rank, size, slot, ref gates);
         ProjectInputs(pass);
         if (rank == 0)
@@ -165,11 +144,11 @@ internal sealed unsafe class LayerJob : IParallelJob
         // forward; going backward, the step at its own end (a packed batch shrinks, so rows join the reverse pass late).
         ref float hPrev = ref pass.HInit;
         nint ldhp = pass.HOut;
-        for (int step = 0; step < _seqLen; step++)
+        for (int step = 0; step < _run.SeqLen; step++)
         {
-            int t = direction == 0 ? step : _seqLen - 1 - step;
+            int t = direction == 0 ? step : _run.SeqLen - 1 - step;
             int active = pass.StepRows[t];
-            int carried = direction == 0 ? (step == 0 ? 0 : active) : (t + 1 < _seqLen ? pass.StepRows[t + 1] : 0);
+            int carried = direction == 0 ? (step == 0 ? 0 : active) : (t + 1 < _run.SeqLen ? pass.StepRows[t + 1] : 0);
             int end = Math.Min(pass.Re, active);
             ref float dst = ref pass.Output(t);
             Tiles(pass, recorder, t, carried, end, ref hPrev, ldhp, ref dst);
@@ -201,9 +180,9 @@ internal sealed unsafe class LayerJob : IParallelJob
     private void ProjectInputs(in DirectionPass pass)
     {
         PackedLayer w = pass.W;
-        int rows = _rows, gp = w.PackedGateSize, pw = w.PanelWidth, inputSize = _spec.LayerInputSize(_layer);
+        int rows = _run.Rows, gp = w.PackedGateSize, pw = w.PanelWidth, inputSize = _spec.LayerInputSize(_layer);
         DenseGemm.MultiplyPanels(
-            new ReadOnlySpan<float>(_input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref pass.Gates, rows * gp), gp, pass.P0, pass.P1, accumulate: false);
+            new ReadOnlySpan<float>(_run.Input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref pass.Gates, rows * gp), gp, pass.P0, pass.P1, accumulate: false);
         if (pass.P1 > pass.P0)
         {
             ReadOnlySpan<float> bias = w.Bias.AsSpan(pass.P0 * pw, (pass.P1 - pass.P0) * pw);
@@ -218,13 +197,13 @@ internal sealed unsafe class LayerJob : IParallelJob
     /// <summary>The running cell state starts at c0 (or zeros), and the unprojected h of an LSTM with proj_size at zeros.</summary>
     private void LoadCellState(in DirectionPass pass)
     {
-        int batch = _batch, hidden = _spec.HiddenSize, padded = pass.PaddedHidden;
+        int batch = _run.Batch, hidden = _spec.HiddenSize, padded = pass.PaddedHidden;
         MemoryMarshal.CreateSpan(ref pass.Cell, batch * padded).Clear();
-        if (_c0 is not null)
+        if (_run.C0 is not null)
         {
             for (int b = 0; b < batch; b++)
             {
-                new ReadOnlySpan<float>(_c0 + (((pass.Index * batch) + Caller(b)) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref pass.Cell, b * padded), hidden));
+                new ReadOnlySpan<float>(_run.C0 + (((pass.Index * batch) + Caller(b)) * hidden), hidden).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref pass.Cell, b * padded), hidden));
             }
         }
 
@@ -244,7 +223,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     {
         PackedLayer w = pass.W;
         int pw = w.PanelWidth, k = w.HiddenIn, hidden = _spec.HiddenSize, padded = pass.PaddedHidden, hOut = pass.HOut, rs = pass.Rs;
-        int rowBase = _timeMajor ? pass.StepOffsets[t] : t;
+        int rowBase = _run.TimeMajor ? pass.StepOffsets[t] : t;
         ref float ig = ref Unsafe.Add(ref pass.Gates, rowBase * w.PackedGateSize);
         ref float target = ref w.WeightHR is not null ? ref pass.HiddenFull : ref dst;
         nint ldt = w.WeightHR is not null ? padded : pass.Ldh;
@@ -338,7 +317,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     /// <summary>Each row's h_n (and c_n) is its state at the last step it ran: going forward, where the batch shrinks past it; backward, step 0.</summary>
     private void StoreFinalStates(in DirectionPass pass)
     {
-        int batch = _batch, hOut = pass.HOut, hidden = _spec.HiddenSize, seqLen = _seqLen;
+        int batch = _run.Batch, hOut = pass.HOut, hidden = _spec.HiddenSize, seqLen = _run.SeqLen;
         int lastStep = pass.Direction == 0 ? seqLen : 1;
         for (int t = 0; t < lastStep; t++)
         {
@@ -346,10 +325,10 @@ internal sealed unsafe class LayerJob : IParallelJob
             ref float final = ref pass.Output(t);
             for (int b = Math.Max(pass.Rs, next); b < Math.Min(pass.Re, pass.StepRows[t]); b++)
             {
-                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref final, b * pass.Ldh), hOut).CopyTo(new Span<float>(_hN + (((pass.Index * batch) + Caller(b)) * hOut), hOut));
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref final, b * pass.Ldh), hOut).CopyTo(new Span<float>(_run.HN + (((pass.Index * batch) + Caller(b)) * hOut), hOut));
                 if (_spec.Cell.HasCellState)
                 {
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref pass.Cell, b * pass.PaddedHidden), hidden).CopyTo(new Span<float>(_cN + (((pass.Index * batch) + Caller(b)) * hidden), hidden));
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref pass.Cell, b * pass.PaddedHidden), hidden).CopyTo(new Span<float>(_run.CN + (((pass.Index * batch) + Caller(b)) * hidden), hidden));
                 }
             }
         }
@@ -387,28 +366,28 @@ internal sealed unsafe class LayerJob : IParallelJob
             HOut = spec.OutputSize;
             PaddedHidden = W.Panels * W.Unit;
             _layerWidth = spec.NumDirections * HOut;
-            _timeMajor = job._timeMajor;
-            int rowStride = job._timeMajor ? 1 : job._seqLen;
+            _timeMajor = job._run.TimeMajor;
+            int rowStride = job._run.TimeMajor ? 1 : job._run.SeqLen;
             Ldh = rowStride * _layerWidth;
             Ldig = rowStride * W.PackedGateSize;
-            StepRows = ws.StepRows.AsSpan(0, job._seqLen);
-            StepOffsets = ws.StepOffsets.AsSpan(0, job._seqLen);
+            StepRows = ws.StepRows.AsSpan(0, job._run.SeqLen);
+            StepOffsets = ws.StepOffsets.AsSpan(0, job._run.SeqLen);
             Gates = ref gates;
             Tile = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Tiles), slot * ws.TileStride);
-            Cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * job._batch * PaddedHidden);
+            Cell = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Cell), direction * job._run.Batch * PaddedHidden);
             HiddenFull = ref spec.ProjSize > 0
-                ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.HiddenFull), direction * job._batch * PaddedHidden)
+                ? ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.HiddenFull), direction * job._run.Batch * PaddedHidden)
                 : ref Cell;
-            HInit = ref job._h0 is null ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros) : ref Unsafe.AsRef<float>(job._h0 + (Index * job._batch * HOut));
-            OutBase = ref Unsafe.AsRef<float>(job._output);
+            HInit = ref job._run.H0 is null ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros) : ref Unsafe.AsRef<float>(job._run.H0 + (Index * job._run.Batch * HOut));
+            OutBase = ref Unsafe.AsRef<float>(job._run.Output);
             (P0, P1) = Share(W.Panels, rank, size);
-            SplitRows = size > 1 && job._batch >= ThreadPolicy.RowSplitMinRows * size;
-            (Rs, Re) = (0, job._batch);
+            SplitRows = size > 1 && job._run.Batch >= ThreadPolicy.RowSplitMinRows * size;
+            (Rs, Re) = (0, job._run.Batch);
             (Sp0, Sp1) = (P0, P1);
             (Q0, Q1) = W.WeightHR is not null ? Share(W.ProjPanels, rank, size) : (0, 0);
             if (SplitRows)
             {
-                (Rs, Re) = ShareRows(ws.RowLengths.AsSpan(0, job._batch), rank, size);
+                (Rs, Re) = ShareRows(ws.RowLengths.AsSpan(0, job._run.Batch), rank, size);
                 (Sp0, Sp1) = (0, W.Panels);
                 (Q0, Q1) = (0, W.WeightHR is not null ? W.ProjPanels : 0);
             }
@@ -419,5 +398,5 @@ internal sealed unsafe class LayerJob : IParallelJob
     }
 
     /// <summary>The caller's batch index of sorted row <paramref name="b"/> (packed input with enforceSorted off).</summary>
-    private int Caller(int b) => _perm is null ? b : _perm[b];
+    private int Caller(int b) => _run.Perm is null ? b : _run.Perm[b];
 }

@@ -27,8 +27,8 @@ internal static unsafe class Bptt
         in RecurrentSpec spec, LayerWeights[] weights, BpttTape tape, TrainingScratch scratch, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
         LayerWeights[] grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
     {
-        int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
-        int batch = tape.Batch, rows = tape.TotalRows;
+        int d = spec.NumDirections, rows = tape.TotalRows;
+        var states = new StateGradients(gradHN, gradCN, gradH0, gradC0);
         tape.Unpack();
         ReadOnlySpan<float> gradLayerOutput = gradOutput;
         for (int layer = spec.NumLayers - 1; layer >= 0; layer--)
@@ -38,24 +38,7 @@ internal static unsafe class Bptt
             for (int direction = 0; direction < d; direction++)
             {
                 int index = (layer * d) + direction;
-                BackwardDirection(
-                    spec,
-                    scratch,
-                    index,
-                    weights[index],
-                    grads[index],
-                    inputSize,
-                    tape.LayerInputs[layer],
-                    tape.Directions[index],
-                    tape,
-                    direction,
-                    gradLayerOutput,
-                    d * hOut,
-                    gradHN.IsEmpty ? default : gradHN.Slice(index * batch * hOut, batch * hOut),
-                    gradCN.IsEmpty ? default : gradCN.Slice(index * batch * hidden, batch * hidden),
-                    gradLayerInput,
-                    gradH0.Slice(index * batch * hOut, batch * hOut),
-                    spec.Cell.HasCellState ? gradC0.Slice(index * batch * hidden, batch * hidden) : default);
+                BackwardDirection(spec, tape, scratch, layer, direction, weights[index], grads[index], gradLayerOutput, states, gradLayerInput);
             }
 
             if (tape.Masks[layer] is float[] mask)
@@ -69,27 +52,21 @@ internal static unsafe class Bptt
         gradLayerOutput.CopyTo(gradInput);
     }
 
+    /// <summary>
+    /// One (layer, direction): the time loop from dL/d(this layer's output) <paramref name="gradOutput"/> and the direction's
+    /// dL/dh_n, dL/dc_n; then dL/d(layer input) added into <paramref name="gradInput"/>, the weight gradients into
+    /// <paramref name="grad"/>, and dL/dh0, dL/dc0 written.
+    /// </summary>
     private static void BackwardDirection(
-        in RecurrentSpec spec,
-        TrainingScratch scratch,
-        int index,
-        LayerWeights w,
-        LayerWeights grad,
-        int inputSize,
-        float[] x,
-        DirectionTape dir,
-        BpttTape tape,
-        int direction,
-        ReadOnlySpan<float> gradOutput,
-        int outWidth,
-        ReadOnlySpan<float> gradHN,
-        ReadOnlySpan<float> gradCN,
-        float[] gradInput,
-        Span<float> gradH0,
-        Span<float> gradC0)
+        in RecurrentSpec spec, BpttTape tape, TrainingScratch scratch, int layer, int direction, LayerWeights w, LayerWeights grad, ReadOnlySpan<float> gradOutput, in StateGradients states, float[] gradInput)
     {
-        CellKind kind = spec.Kind;
         int hidden = spec.HiddenSize, hOut = spec.OutputSize, g = spec.GateSize, rows = tape.TotalRows, seqLen = tape.SeqLen, batch = tape.Batch;
+        int index = (layer * spec.NumDirections) + direction, inputSize = spec.LayerInputSize(layer), outWidth = spec.NumDirections * hOut;
+        float[] x = tape.LayerInputs[layer];
+        DirectionTape dir = tape.Directions[index];
+        StateGradients own = states.Of(index, batch, hOut, spec.Cell.HasCellState ? hidden : 0);
+        ReadOnlySpan<float> gradHN = own.GradHN, gradCN = own.GradCN;
+        Span<float> gradH0 = own.GradH0, gradC0 = own.GradC0;
         bool project = spec.ProjSize > 0;
 
         // Gate gradients of every step: input side (W_ih, b_ih, dx) and hidden side (W_hh, b_hh, dh); they differ only for GRU's n.
@@ -438,5 +415,19 @@ internal static unsafe class Bptt
                 dc.AsSpan(rs * hidden, (re - rs) * hidden).CopyTo(new Span<float>(GradC0 + (rs * hidden), (re - rs) * hidden));
             }
         }
+    }
+
+    /// <summary>dL/dh_n and dL/dc_n (empty for zeros) in, dL/dh0 and dL/dc0 out, each <c>(L·D, N, ·)</c> or one (layer, direction)'s slice.</summary>
+    private readonly ref struct StateGradients(ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN, Span<float> gradH0, Span<float> gradC0)
+    {
+        public readonly ReadOnlySpan<float> GradHN = gradHN, GradCN = gradCN;
+        public readonly Span<float> GradH0 = gradH0, GradC0 = gradC0;
+
+        /// <summary>The slices of (layer, direction) <paramref name="index"/>; c's are empty when <paramref name="hidden"/> is 0 (no cell state).</summary>
+        public StateGradients Of(int index, int batch, int hOut, int hidden) => new(
+            GradHN.IsEmpty ? default : GradHN.Slice(index * batch * hOut, batch * hOut),
+            GradCN.IsEmpty || hidden == 0 ? default : GradCN.Slice(index * batch * hidden, batch * hidden),
+            GradH0.Slice(index * batch * hOut, batch * hOut),
+            hidden == 0 ? default : GradC0.Slice(index * batch * hidden, batch * hidden));
     }
 }
