@@ -34,8 +34,6 @@ internal interface ISimd<TV>
 
     public static abstract TV MultiplyAdd(TV a, TV b, TV addend);
 
-    public static abstract float Sum(TV value);
-
     /// <summary>Rounds to the nearest integer (ties to even).</summary>
     public static abstract TV Round(TV value);
 
@@ -85,9 +83,6 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) =>
         Vector512.FusedMultiplyAdd(a, b, addend);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector512<float> value) => Vector512.Sum(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
@@ -142,9 +137,6 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
         Vector256.FusedMultiplyAdd(a, b, addend);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector256<float> value) => Vector256.Sum(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -195,9 +187,6 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> addend) =>
         Vector128.FusedMultiplyAdd(a, b, addend);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Vector128<float> value) => Vector128.Sum(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
