@@ -144,22 +144,15 @@ public abstract class RnnCellBase : Module
 
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
-        ReadOnlySpan<float> hIn = h is null ? default : TensorData.Read(h), cIn = c is null ? default : TensorData.Read(c);
-        if (Training && AnyRequiresGrad())
-        {
-            // A training step records what Backward needs (its input, states and activated gates) in memory of its own, so
-            // the steps of an unrolled loop can each be backpropagated, the last first.
-            TrainingScratch memory = _training.Rent();
-            float[] inputCopy = memory.Get("tape.input", 0, batch * InputSize, clear: false);
-            TensorData.Read(input).CopyTo(inputCopy);
-            var tape = BpttTape.For(inputCopy, memory);
-            CellStep(inputCopy, batch, hIn, cIn, hNew, cNew, null, tape);
-            _training.Push(new StepRecord(unbatched, batch, tape), memory);
-        }
-        else
-        {
-            CellStep(TensorData.Read(input), batch, hIn, cIn, hNew, cNew, null);
-        }
+        Step(
+            TensorData.Read(input),
+            batch,
+            h is null ? default : TensorData.Read(h),
+            c is null ? default : TensorData.Read(c),
+            hNew,
+            cNew,
+            null,
+            Training && AnyRequiresGrad() ? unbatched : null);
 
         nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
         return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);
@@ -168,7 +161,8 @@ public abstract class RnnCellBase : Module
     /// <summary>The allocation-free step shared by the span overloads: checks lengths, then one step of the layer driver.</summary>
     private protected void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
     {
-        CellStep(input, batch, h, c, hNew, cNew, workspace);
+        CheckSpans(input, batch, h, c, hNew, cNew);
+        Step(input, batch, h, c, hNew, cNew, workspace, recordUnbatched: null);
     }
 
     /// <summary>
@@ -209,9 +203,9 @@ public abstract class RnnCellBase : Module
     /// <summary>A training-mode step's shape and record.</summary>
     private sealed record StepRecord(bool Unbatched, int Batch, BpttTape Tape);
 
-    private void CellStep(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace, BpttTape? tape = null)
+    /// <summary>The span callers' checks: lengths against the batch, and no output overlapping an input it still reads.</summary>
+    private void CheckSpans(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew)
     {
-        bool lstm = _spec.Cell.HasCellState;
         if (batch < 0)
         {
             ThrowHelper.OutOfRange(nameof(batch), batch, "batch must be zero or greater");
@@ -224,7 +218,7 @@ public abstract class RnnCellBase : Module
             SpanChecks.Rows(h, batch, HiddenSize, "H", nameof(h));
         }
 
-        if (lstm)
+        if (_spec.Cell.HasCellState)
         {
             SpanChecks.Rows(cNew, batch, HiddenSize, "H", nameof(cNew));
             if (!c.IsEmpty)
@@ -237,6 +231,16 @@ public abstract class RnnCellBase : Module
         }
 
         SpanChecks.NoOverlap(hNew, input, nameof(hNew), nameof(input));
+    }
+
+    /// <summary>
+    /// One step of the engine on checked arguments, the one path of every cell forward; with <paramref name="recordUnbatched"/>
+    /// (a training call: whether its tensors were unbatched) the step records what Backward needs in memory of its own, so
+    /// the steps of an unrolled loop can each be backpropagated, the last first.
+    /// </summary>
+    private void Step(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace, bool? recordUnbatched)
+    {
+        bool lstm = _spec.Cell.HasCellState;
         RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
         if (!h.IsEmpty && hNew.Overlaps(h))
         {
@@ -244,7 +248,20 @@ public abstract class RnnCellBase : Module
         }
 
         var call = new LayerCall { Input = input, SeqLen = 1, Batch = batch, TimeMajor = true, H0 = h, C0 = lstm ? c : default, Output = hNew, HN = hNew, CN = lstm ? cNew : default };
-        LayerDriver.Forward(_spec, _packed, call, 0f, null, ws, tape);
+        if (recordUnbatched is bool unbatched)
+        {
+            TrainingScratch memory = _training.Rent();
+            float[] inputCopy = memory.Get("tape.input", 0, input.Length, clear: false);
+            input.CopyTo(inputCopy);
+            var tape = BpttTape.For(inputCopy, memory);
+            LayerDriver.Forward(_spec, _packed, call with { Input = inputCopy }, 0f, null, ws, tape);
+            _training.Push(new StepRecord(unbatched, batch, tape), memory);
+        }
+        else
+        {
+            LayerDriver.Forward(_spec, _packed, call, 0f, null, ws);
+        }
+
         if (workspace is null)
         {
             _workspaces.Return(ws);
