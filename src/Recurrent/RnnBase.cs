@@ -205,22 +205,29 @@ public abstract class RnnBase : Module
     /// <summary>Checks the input and states in PyTorch's order (the one validation of the tensor path), then runs the engine.</summary>
     private protected (Tensor<float> Output, Tensor<float> HN, Tensor<float>? CN) ForwardCore(Tensor<float> input, Tensor<float>? h0, Tensor<float>? c0)
     {
-        bool lstm = _spec.Cell.HasCellState;
         SequenceShape shape = SequenceShape.Of(input, BatchFirst, TorchName);
         shape.CheckStateRank(h0, c0);
         shape.CheckFeatures(InputSize);
-        int numStates = NumLayers * _spec.NumDirections;
-        int hOut = _spec.OutputSize;
         CheckStateTensors(shape, h0, c0);
 
         shape.CheckSeqLen();
 
-        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * hOut);
+        SequenceShape outShape = shape.WithFeatures(_spec.NumDirections * _spec.OutputSize);
         float[] output = GC.AllocateUninitializedArray<float>(outShape.ElementCount);
+        (Tensor<float> hN, Tensor<float>? cN) = RunTensors(TensorData.Read(input), shape, h0, c0, output, default, default);
+        return (Tensor.Create(output, outShape.ToLengths()), hN, cN);
+    }
+
+    /// <summary>Runs checked tensors into <paramref name="output"/> and fresh h_n (and c_n), recording when the module trains.</summary>
+    private (Tensor<float> HN, Tensor<float>? CN) RunTensors(
+        ReadOnlySpan<float> input, SequenceShape shape, Tensor<float>? h0, Tensor<float>? c0, float[] output, ReadOnlySpan<int> batchSizes, ReadOnlySpan<int> sortedIndices)
+    {
+        bool lstm = _spec.Cell.HasCellState;
+        int numStates = NumLayers * _spec.NumDirections, hOut = _spec.OutputSize;
         var hN = new float[numStates * shape.Batch * hOut];
         float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         Run(
-            TensorData.Read(input),
+            input,
             shape,
             h0 is null ? default : TensorData.Read(h0),
             c0 is null ? default : TensorData.Read(c0),
@@ -228,13 +235,10 @@ public abstract class RnnBase : Module
             hN,
             cN,
             null,
-            default,
-            default,
+            batchSizes,
+            sortedIndices,
             record: Training && AnyRequiresGrad());
-        return (
-            Tensor.Create(output, outShape.ToLengths()),
-            Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
-            lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
+        return (Tensor.Create(hN, shape.StateLengths(numStates, hOut)), lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
     }
 
     /// <summary>
@@ -383,34 +387,15 @@ public abstract class RnnBase : Module
             ThrowHelper.Null(nameof(input));
         }
 
-        bool lstm = _spec.Cell.HasCellState;
         SequenceShape shape = SequenceShape.OfPacked(input);
         shape.CheckFeatures(InputSize);
-        int numStates = NumLayers * _spec.NumDirections;
-        int hOut = _spec.OutputSize;
         CheckStateTensors(shape, h0, c0);
 
         int rows = TensorData.Length(input.Data, 0);
-        int width = _spec.NumDirections * hOut;
+        int width = _spec.NumDirections * _spec.OutputSize;
         float[] output = GC.AllocateUninitializedArray<float>(checked(rows * width));
-        var hN = new float[numStates * shape.Batch * hOut];
-        float[] cN = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
-        Run(
-            TensorData.Read(input.Data),
-            shape,
-            h0 is null ? default : TensorData.Read(h0),
-            c0 is null ? default : TensorData.Read(c0),
-            output,
-            hN,
-            cN,
-            null,
-            input.BatchSizes,
-            input.SortedIndices,
-            record: Training && AnyRequiresGrad());
-        return (
-            input.WithData(Tensor.Create(output, [rows, width])),
-            Tensor.Create(hN, shape.StateLengths(numStates, hOut)),
-            lstm ? Tensor.Create(cN, shape.StateLengths(numStates, HiddenSize)) : null);
+        (Tensor<float> hN, Tensor<float>? cN) = RunTensors(TensorData.Read(input.Data), shape, h0, c0, output, input.BatchSizes, input.SortedIndices);
+        return (input.WithData(Tensor.Create(output, [rows, width])), hN, cN);
     }
 
     /// <summary>The allocation-free packed path: checks the batch sizes, permutation and every length, then runs the engine.</summary>
