@@ -98,36 +98,24 @@ internal static class FusedGates
 /// </summary>
 internal readonly ref struct GateTile
 {
-    public readonly ref float Tile;
-    public readonly ref float Input;
-    public readonly ref float BiasHN;
-    public readonly ref float Cell;
-    public readonly ref float HPrev;
-    public readonly ref float H;
+    /// <summary>Every buffer at unit 0 of the tile's first row.</summary>
+    public readonly GateRow First;
     public readonly int Rows, Unit, Valid, TileStride;
     public readonly nint InputStride, CellStride, HPrevStride, HStride;
 
     public GateTile(int rows, int unit, int valid, ref float tile, int tileStride, ref float input, nint inputStride, ref float biasHN, ref float cell, nint cellStride, ref float hPrev, nint hPrevStride, ref float h, nint hStride)
     {
         (Rows, Unit, Valid, TileStride) = (rows, unit, valid, tileStride);
-        Tile = ref tile;
-        Input = ref input;
-        InputStride = inputStride;
-        BiasHN = ref biasHN;
-        Cell = ref cell;
-        CellStride = cellStride;
-        HPrev = ref hPrev;
-        HPrevStride = hPrevStride;
-        H = ref h;
-        HStride = hStride;
+        (InputStride, CellStride, HPrevStride, HStride) = (inputStride, cellStride, hPrevStride, hStride);
+        First = new GateRow(ref tile, ref input, ref biasHN, ref cell, ref hPrev, ref h);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public GateRow Row(int r) => new(
-        ref Unsafe.Add(ref Tile, r * TileStride),
-        ref Unsafe.Add(ref Input, r * InputStride),
-        ref BiasHN,
-        ref Unsafe.Add(ref Cell, r * CellStride),
-        ref Unsafe.Add(ref HPrev, r * HPrevStride),
-        ref Unsafe.Add(ref H, r * HStride));
+        ref Unsafe.Add(ref First.Tile, r * TileStride),
+        ref Unsafe.Add(ref First.Input, r * InputStride),
+        ref First.BiasHN,
+        ref Unsafe.Add(ref First.Cell, r * CellStride),
+        ref Unsafe.Add(ref First.HPrev, r * HPrevStride),
+        ref Unsafe.Add(ref First.H, r * HStride));
 }
