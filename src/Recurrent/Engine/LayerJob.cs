@@ -245,52 +245,47 @@ internal sealed unsafe class LayerJob : IParallelJob
                 nint ld = segment == 0 ? ldhp : hOut;
                 int from = segment == 0 ? rs : Math.Max(rs, carried);
                 int to = segment == 0 ? Math.Min(end, carried) : end;
-                if (blocked)
-                {
-                    // Several row blocks share the panel: K-block it through L1, partial sums in this worker's C rows.
-                    for (int k0 = 0; k0 < k; k0 += kc)
-                    {
-                        int kb = Math.Min(kc, k - k0);
-                        for (int r0 = from; r0 < to; r0 += 4)
-                        {
-                            PanelKernels.Multiply(
-                                ref Unsafe.Add(ref hp, (r0 * ld) + k0), ld, Math.Min(4, to - r0), ref Unsafe.Add(ref panel, k0 * pw), kb, pw, ref Unsafe.Add(ref tile, (r0 - rs) * pw), pw, k0 > 0);
-                        }
-                    }
-                }
+                var gatesOnTile = new GateEpilogue<TRecorder>(
+                    w, recorder, pass.Index, rowBase, unit0, valid, ref Unsafe.Add(ref ig, p * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0), ref Unsafe.Add(ref pass.Cell, unit0), padded, ref Unsafe.Add(ref hp, unit0), ld, ref Unsafe.Add(ref target, unit0), ldt);
+                DenseGemm.PanelBlocks(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
+            }
+        }
+    }
 
-                for (int r0 = from; r0 < to; r0 += 4)
-                {
-                    int mr = Math.Min(4, to - r0);
-                    ref float c = ref blocked ? ref Unsafe.Add(ref tile, (r0 - rs) * pw) : ref tile;
-                    if (!blocked)
-                    {
-                        PanelKernels.Multiply(ref Unsafe.Add(ref hp, r0 * ld), ld, mr, ref panel, k, pw, ref c, pw);
-                    }
+    /// <summary>
+    /// The step's epilogue: the cell's gate math on a row block's tile while it is in L1, writing h_t (or the unprojected h)
+    /// and c_t; the recorder keeps what the next step overwrites. Each reference is at unit 0 of this panel, row 0.
+    /// </summary>
+    private readonly ref struct GateEpilogue<TRecorder>(
+        PackedLayer w, TRecorder recorder, int index, int rowBase, int unit0, int valid, ref float ig, nint ldig, ref float bhn, ref float cell, nint ldCell, ref float hp, nint ld, ref float target, nint ldt)
+        : ITileEpilogue
+        where TRecorder : struct, IStepRecorder
+    {
+        private readonly ref float _ig = ref ig, _bhn = ref bhn, _cell = ref cell, _hp = ref hp, _target = ref target;
 
-                    FusedGates.Apply(
-                        w.Kind,
-                        new GateTile(
-                            mr,
-                            w.Unit,
-                            valid,
-                            ref c,
-                            pw,
-                            ref Unsafe.Add(ref ig, (r0 * pass.Ldig) + (p * pw)),
-                            pass.Ldig,
-                            ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0),
-                            ref Unsafe.Add(ref pass.Cell, (r0 * padded) + unit0),
-                            padded,
-                            ref Unsafe.Add(ref hp, (r0 * ld) + unit0),
-                            ld,
-                            ref Unsafe.Add(ref target, (r0 * ldt) + unit0),
-                            ldt),
-                        TRecorder.Records);
-                    if (TRecorder.Records)
-                    {
-                        recorder.Keep(pass.Index, rowBase + r0, mr, unit0, valid, ref Unsafe.Add(ref pass.Cell, r0 * padded), padded, ref c, pw, w.Unit, ref Unsafe.Add(ref target, r0 * ldt), ldt);
-                    }
-                }
+        public void Block(int r0, int rows, ref float tile)
+        {
+            FusedGates.Apply(
+                w.Kind,
+                new GateTile(
+                    rows,
+                    w.Unit,
+                    valid,
+                    ref tile,
+                    w.PanelWidth,
+                    ref Unsafe.Add(ref _ig, r0 * ldig),
+                    ldig,
+                    ref _bhn,
+                    ref Unsafe.Add(ref _cell, r0 * ldCell),
+                    ldCell,
+                    ref Unsafe.Add(ref _hp, r0 * ld),
+                    ld,
+                    ref Unsafe.Add(ref _target, r0 * ldt),
+                    ldt),
+                TRecorder.Records);
+            if (TRecorder.Records)
+            {
+                recorder.Keep(index, rowBase + r0, rows, unit0, valid, ref Unsafe.Add(ref _cell, (r0 * ldCell) - unit0), ldCell, ref tile, w.PanelWidth, w.Unit, ref Unsafe.Add(ref _target, (r0 * ldt) - unit0), ldt);
             }
         }
     }

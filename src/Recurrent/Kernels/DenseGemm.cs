@@ -71,17 +71,8 @@ internal static unsafe class DenseGemm
         if (valid == w && k > 0)
         {
             // K-blocking pays when several row blocks share a block of the panel; one row block takes the whole K in one go.
-            int kc = r1 - r0 > 4 ? PanelKernels.KBlock(w) : k;
-            for (int k0 = 0; k0 < k; k0 += kc)
-            {
-                int kb = Math.Min(kc, k - k0);
-                for (int r = r0; r < r1; r += 4)
-                {
-                    PanelKernels.Multiply(
-                        ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, Math.Min(4, r1 - r), ref Unsafe.Add(ref panel, k0 * w), kb, w, ref Unsafe.Add(ref cRef, (nint)r * ldc), ldc, accumulate || k0 > 0);
-                }
-            }
-
+            var none = default(NoEpilogue);
+            PanelBlocks(ref aRef, lda, r0, r1, ref panel, k, w, ref Unsafe.Add(ref cRef, (nint)r0 * ldc), ldc, r0, blocked: r1 - r0 > 4, reuseTile: false, accumulate, ref none);
             return;
         }
 
@@ -203,6 +194,54 @@ internal static unsafe class DenseGemm
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The block loop, written once: rows [<paramref name="from"/>, <paramref name="to"/>) of A (row stride
+    /// <paramref name="lda"/>) times one panel (<paramref name="k"/> × <paramref name="width"/>) by the micro-kernel, 4 rows at
+    /// a time. When <paramref name="blocked"/>, K is blocked so that a block of the panel stays in L1 while every row block
+    /// passes over it, each row block accumulating in its own rows of <paramref name="c"/> (row r at
+    /// <c>(r - <paramref name="cBase"/>) · ldc</c>); otherwise each row block takes the whole K at once, into its own rows or,
+    /// with <paramref name="reuseTile"/>, all into the first (the epilogue consumes each at once). Once a row block's K is
+    /// complete, <paramref name="epilogue"/> runs on it while it is in L1 (the forward's gate math; nothing for a plain product).
+    /// </summary>
+    public static void PanelBlocks<TEpilogue>(
+        ref float a, nint lda, int from, int to, ref float panel, int k, int width, ref float c, nint ldc, int cBase, bool blocked, bool reuseTile, bool accumulate, ref TEpilogue epilogue)
+        where TEpilogue : ITileEpilogue, allows ref struct
+    {
+        if (blocked)
+        {
+            int kc = PanelKernels.KBlock(width);
+            for (int k0 = 0; k0 < k; k0 += kc)
+            {
+                int kb = Math.Min(kc, k - k0);
+                for (int r0 = from; r0 < to; r0 += 4)
+                {
+                    PanelKernels.Multiply(
+                        ref Unsafe.Add(ref a, (r0 * lda) + k0), lda, Math.Min(4, to - r0), ref Unsafe.Add(ref panel, k0 * width), kb, width, ref Unsafe.Add(ref c, (r0 - cBase) * ldc), ldc, accumulate || k0 > 0);
+                }
+            }
+        }
+
+        for (int r0 = from; r0 < to; r0 += 4)
+        {
+            int mr = Math.Min(4, to - r0);
+            ref float block = ref reuseTile && !blocked ? ref c : ref Unsafe.Add(ref c, (r0 - cBase) * ldc);
+            if (!blocked)
+            {
+                PanelKernels.Multiply(ref Unsafe.Add(ref a, r0 * lda), lda, mr, ref panel, k, width, ref block, ldc, accumulate);
+            }
+
+            epilogue.Block(r0, mr, ref block);
+        }
+    }
+
+    /// <summary>A plain product: nothing after each row block.</summary>
+    private readonly struct NoEpilogue : ITileEpilogue
+    {
+        public void Block(int r0, int rows, ref float tile)
+        {
         }
     }
 
