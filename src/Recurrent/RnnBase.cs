@@ -267,15 +267,15 @@ public abstract class RnnBase : Module
         int[]? batchSizes = record.BatchSizes, sorted = record.Sorted;
         int rows = batchSizes is null ? shape.SeqLen * shape.Batch : PackedChecks.Rows(batchSizes);
 
-        CheckGradient(gradOutput, batchSizes is null ? outShape.ToLengths() : [rows, _spec.NumDirections * hOut], nameof(gradOutput));
+        SequenceShape.CheckGradient(gradOutput, batchSizes is null ? outShape.ToLengths() : [rows, _spec.NumDirections * hOut], nameof(gradOutput));
         if (gradHN is not null)
         {
-            CheckGradient(gradHN, shape.StateLengths(numStates, hOut), nameof(gradHN));
+            SequenceShape.CheckGradient(gradHN, shape.StateLengths(numStates, hOut), nameof(gradHN));
         }
 
         if (gradCN is not null)
         {
-            CheckGradient(gradCN, shape.StateLengths(numStates, HiddenSize), nameof(gradCN));
+            SequenceShape.CheckGradient(gradCN, shape.StateLengths(numStates, HiddenSize), nameof(gradCN));
         }
 
         BpttTape tape = record.Tape;
@@ -333,14 +333,6 @@ public abstract class RnnBase : Module
         float[] result = new float[states.Length];
         StateOrder.Permute(states, result, numStates, batch, width, sorted, toSorted);
         return result;
-    }
-
-    private static void CheckGradient(Tensor<float> gradient, nint[] expected, string paramName)
-    {
-        if (!gradient.Lengths.SequenceEqual(expected))
-        {
-            ThrowHelper.Argument($"{paramName} must have the forward tensor's shape {ShapeText.List(expected)}, got {ShapeText.List(gradient.Lengths)}", paramName);
-        }
     }
 
     /// <summary>h0 and c0, when given, must be <c>(D*num_layers, N, H_out)</c> and <c>(D*num_layers, N, hidden_size)</c> (2-D unbatched).</summary>

@@ -117,31 +117,9 @@ public abstract class RnnCellBase : Module
     /// <summary>Checks input and state in PyTorch's order and runs one step; returns h' (and c' for LSTM).</summary>
     private protected (Tensor<float> H, Tensor<float>? C) ForwardCore(Tensor<float> input, Tensor<float>? h, Tensor<float>? c)
     {
-        if (input is null)
-        {
-            ThrowHelper.Null(nameof(input));
-        }
-
         bool lstm = _spec.Cell.HasCellState;
-        if (input.Rank is not 1 and not 2)
-        {
-            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected input to be 1D or 2D, got {input.Rank}D instead"), nameof(input));
-        }
-
-        CheckStateRank(h, input.Rank, lstm ? "hx[0]" : "hidden", nameof(h));
-        CheckStateRank(c, input.Rank, "hx[1]", nameof(c));
-
-        bool unbatched = input.Rank == 1;
-        int batch = unbatched ? 1 : TensorData.Length(input, 0);
-        int features = TensorData.Length(input, input.Rank - 1);
-        if (features != InputSize)
-        {
-            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"input has inconsistent input_size: got {features} expected {InputSize}"), nameof(input));
-        }
-
-        CheckState(h, unbatched, batch, "hidden0", nameof(h));
-        CheckState(c, unbatched, batch, "hidden1", nameof(c));
-
+        StepShape shape = StepShape.Of(input, h, c, TorchName, InputSize, HiddenSize, lstm);
+        int batch = shape.Batch;
         var hNew = new float[batch * HiddenSize];
         float[] cNew = lstm ? new float[batch * HiddenSize] : [];
         Step(
@@ -152,9 +130,9 @@ public abstract class RnnCellBase : Module
             hNew,
             cNew,
             null,
-            Training && AnyRequiresGrad() ? unbatched : null);
+            Training && AnyRequiresGrad() ? shape : null);
 
-        nint[] lengths = unbatched ? [HiddenSize] : [batch, HiddenSize];
+        nint[] lengths = shape.Lengths(HiddenSize);
         return (Tensor.Create(hNew, lengths), lstm ? Tensor.Create(cNew, lengths) : null);
     }
 
@@ -162,7 +140,7 @@ public abstract class RnnCellBase : Module
     private protected void ForwardCore(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace)
     {
         CheckSpans(input, batch, h, c, hNew, cNew);
-        Step(input, batch, h, c, hNew, cNew, workspace, recordUnbatched: null);
+        Step(input, batch, h, c, hNew, cNew, workspace, record: null);
     }
 
     /// <summary>
@@ -180,7 +158,7 @@ public abstract class RnnCellBase : Module
 
         StepRecord record = _training.Peek(TorchName);
         bool lstm = _spec.Cell.HasCellState;
-        int n = record.Batch * HiddenSize;
+        int n = record.Shape.Batch * HiddenSize;
         ReadOnlySpan<float> dh = TensorData.Read(gradH), dc = gradC is null ? default : TensorData.Read(gradC);
         if (dh.Length != n || (!dc.IsEmpty && dc.Length != n))
         {
@@ -190,18 +168,17 @@ public abstract class RnnCellBase : Module
         // The backward pass adds straight into each parameter's Grad (a frozen one's into scratch).
         TrainingScratch scratch = _training.Scratch;
         LayerWeights grads = scratch.GradTargets([WeightIH, WeightHH, BiasIH, BiasHH, null], 0);
-        float[] gradInput = new float[record.Batch * InputSize], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
+        float[] gradInput = new float[record.Shape.Batch * InputSize], gradHPrev = new float[n], gradCPrev = new float[lstm ? n : 0];
         (_, TrainingScratch memory) = _training.Pop(TorchName);
         Bptt.Backward(_spec, _weights, record.Tape, scratch, dh, default, dc, [grads], gradInput, gradHPrev, gradCPrev);
         _training.Return(memory);
-        nint[] inputLengths = record.Unbatched ? [InputSize] : [record.Batch, InputSize];
-        nint[] stateLengths = record.Unbatched ? [HiddenSize] : [record.Batch, HiddenSize];
+        nint[] inputLengths = record.Shape.Lengths(InputSize), stateLengths = record.Shape.Lengths(HiddenSize);
         return new CellGradients(
             Tensor.Create(gradInput, inputLengths), Tensor.Create(gradHPrev, stateLengths), lstm ? Tensor.Create(gradCPrev, stateLengths) : null);
     }
 
     /// <summary>A training-mode step's shape and record.</summary>
-    private sealed record StepRecord(bool Unbatched, int Batch, BpttTape Tape);
+    private sealed record StepRecord(StepShape Shape, BpttTape Tape);
 
     /// <summary>The span callers' checks: lengths against the batch, and no output overlapping an input it still reads.</summary>
     private void CheckSpans(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew)
@@ -234,11 +211,11 @@ public abstract class RnnCellBase : Module
     }
 
     /// <summary>
-    /// One step of the engine on checked arguments, the one path of every cell forward; with <paramref name="recordUnbatched"/>
-    /// (a training call: whether its tensors were unbatched) the step records what Backward needs in memory of its own, so
+    /// One step of the engine on checked arguments, the one path of every cell forward; with <paramref name="record"/>
+    /// (a training call: the shape of its tensors) the step records what Backward needs in memory of its own, so
     /// the steps of an unrolled loop can each be backpropagated, the last first.
     /// </summary>
-    private void Step(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace, bool? recordUnbatched)
+    private void Step(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> h, ReadOnlySpan<float> c, Span<float> hNew, Span<float> cNew, RecurrentWorkspace? workspace, StepShape? record)
     {
         bool lstm = _spec.Cell.HasCellState;
         RecurrentWorkspace ws = workspace ?? _workspaces.Rent();
@@ -248,14 +225,14 @@ public abstract class RnnCellBase : Module
         }
 
         var call = new LayerCall { Input = input, SeqLen = 1, Batch = batch, TimeMajor = true, H0 = h, C0 = lstm ? c : default, Output = hNew, HN = hNew, CN = lstm ? cNew : default };
-        if (recordUnbatched is bool unbatched)
+        if (record is StepShape shape)
         {
             TrainingScratch memory = _training.Rent();
             float[] inputCopy = memory.Get("tape.input", 0, input.Length, clear: false);
             input.CopyTo(inputCopy);
             var tape = BpttTape.For(inputCopy, memory);
             LayerDriver.Forward(_spec, _packed, call with { Input = inputCopy }, 0f, null, ws, tape);
-            _training.Push(new StepRecord(unbatched, batch, tape), memory);
+            _training.Push(new StepRecord(shape, tape), memory);
         }
         else
         {
@@ -265,45 +242,6 @@ public abstract class RnnCellBase : Module
         if (workspace is null)
         {
             _workspaces.Return(ws);
-        }
-    }
-
-    private void CheckStateRank(Tensor<float>? state, int inputRank, string label, string paramName)
-    {
-        if (state is null)
-        {
-            return;
-        }
-
-        if (state.Rank is not 1 and not 2)
-        {
-            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected {label} to be 1D or 2D, got {state.Rank}D instead"), paramName);
-        }
-
-        if (state.Rank != inputRank)
-        {
-            ThrowHelper.Argument(
-                string.Create(CultureInfo.InvariantCulture, $"{TorchName}: Expected {label} to be {inputRank}D like the input, got {state.Rank}D instead"), paramName);
-        }
-    }
-
-    private void CheckState(Tensor<float>? state, bool unbatched, int batch, string label, string paramName)
-    {
-        if (state is null)
-        {
-            return;
-        }
-
-        int stateBatch = unbatched ? 1 : TensorData.Length(state, 0);
-        if (stateBatch != batch)
-        {
-            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"Input batch size {batch} doesn't match {label} batch size {stateBatch}"), paramName);
-        }
-
-        int width = TensorData.Length(state, state.Rank - 1);
-        if (width != HiddenSize)
-        {
-            ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"{label} has inconsistent hidden_size: got {width}, expected {HiddenSize}"), paramName);
         }
     }
 }

@@ -152,4 +152,13 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
                 paramName);
         }
     }
+
+    /// <summary>A gradient passed to Backward must have the shape of the forward tensor it belongs to.</summary>
+    internal static void CheckGradient(Tensor<float> gradient, nint[] expected, string paramName)
+    {
+        if (!gradient.Lengths.SequenceEqual(expected))
+        {
+            ThrowHelper.Argument($"{paramName} must have the forward tensor's shape {ShapeText.List(expected)}, got {ShapeText.List(gradient.Lengths)}", paramName);
+        }
+    }
 }
