@@ -289,9 +289,8 @@ public abstract class RnnBase : Module
             grads[i] = scratch.GradTargets(_parameterSets[i], i);
         }
 
-        // dL/d(input) comes back time-major: returned as it is, or (batch-first) through scratch into a fresh tensor.
-        bool layOut = batchSizes is null && shape.BatchFirst && !shape.Unbatched;
-        float[] gradInput = layOut ? scratch.Get("bwd.gradInputRows", 0, rows * InputSize, clear: false) : new float[rows * InputSize];
+        // Every gradient is in the forward's own layout (the record's): dL/d(output) is read and dL/d(input) written as they are.
+        float[] gradInput = new float[rows * InputSize];
         var gradH0 = new float[numStates * shape.Batch * hOut];
         float[] gradC0 = lstm ? new float[numStates * shape.Batch * HiddenSize] : [];
         // Packed: states and their gradients are in the caller's batch order outside, sorted order inside.
@@ -301,7 +300,7 @@ public abstract class RnnBase : Module
             _weights,
             tape,
             scratch,
-            batchSizes is null ? TimeMajor.From(TensorData.Read(gradOutput), outShape, scratch.Get("bwd.gradOutput", 0, outShape.ElementCount, clear: false)) : TensorData.Read(gradOutput),
+            TensorData.Read(gradOutput),
             gradHN is null ? default : Permute(TensorData.Read(gradHN), numStates, shape.Batch, hOut, order, toSorted: true),
             gradCN is null ? default : Permute(TensorData.Read(gradCN), numStates, shape.Batch, HiddenSize, order, toSorted: true),
             grads,
@@ -311,12 +310,6 @@ public abstract class RnnBase : Module
         gradH0 = Permute(gradH0, numStates, shape.Batch, hOut, order, toSorted: false);
         gradC0 = lstm ? Permute(gradC0, numStates, shape.Batch, HiddenSize, order, toSorted: false) : gradC0;
         _training.Return(memory);
-        if (layOut)
-        {
-            float[] laidOut = new float[gradInput.Length];
-            TimeMajor.To(gradInput, shape, laidOut);
-            gradInput = laidOut;
-        }
 
         return new RnnGradients(
             Tensor.Create(gradInput, batchSizes is null ? shape.ToLengths() : [rows, InputSize]),
@@ -485,14 +478,13 @@ public abstract class RnnBase : Module
         }
         else
         {
+            // The record keeps a copy of the input in the caller's layout (the caller may reuse its buffer before Backward)
+            // and runs on it by strides, as inference runs on the caller's rows.
             TrainingScratch memory = _training.Rent();
-            float[] inputRows = TimeMajor.From(input, shape, memory.Get("tape.input", 0, input.Length, clear: false));
+            float[] inputRows = memory.Get("tape.input", 0, input.Length, clear: false);
+            input.CopyTo(inputRows);
             var tape = BpttTape.For(inputRows, memory);
-            LayerDriver.Forward(_spec, _packed, call with { Input = inputRows, TimeMajor = true, Output = timeMajor ? output : default }, Dropout, dropoutRandom, ws, tape);
-            if (!timeMajor)
-            {
-                TimeMajor.To(tape.LayerOutputs[^1], shape.WithFeatures(_spec.NumDirections * _spec.OutputSize), output);
-            }
+            LayerDriver.Forward(_spec, _packed, call with { Input = inputRows }, Dropout, dropoutRandom, ws, tape);
 
             _training.Push(new ForwardRecord(shape, tape, packed ? batchSizes.ToArray() : null, packed ? sortedIndices.ToArray() : null), memory);
         }

@@ -13,10 +13,10 @@ internal interface IStepRecorder
     public float[] Gates(int index);
 
     /// <summary>
-    /// After the gate pass of one tile (rows <paramref name="row"/>.., units <paramref name="unit0"/>..): keeps what the
+    /// After the gate pass of one tile (step <paramref name="t"/>, sequences <paramref name="b0"/>.., units <paramref name="unit0"/>..): keeps what the
     /// running buffers will overwrite at the next step (c_t, GRU's <c>W_hn h + b_hn</c> left in the tile, the unprojected h).
     /// </summary>
-    public void Keep(int index, int row, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull);
+    public void Keep(int index, int t, int b0, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull);
 }
 
 /// <summary>Inference: records nothing.</summary>
@@ -26,7 +26,7 @@ internal readonly struct NoRecording : IStepRecorder
 
     public float[] Gates(int index) => [];
 
-    public void Keep(int index, int row, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull)
+    public void Keep(int index, int t, int b0, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull)
     {
     }
 }

@@ -44,7 +44,7 @@ internal static unsafe class LayerDriver
             h0 = workspace.SortStates(h0, spec.NumLayers * spec.NumDirections, batch, spec.OutputSize, sortedIndices);
         }
 
-        tape?.Begin(spec, layers, call.SeqLen, batch, rows, workspace, h0, call.C0, sortedIndices);
+        tape?.Begin(spec, layers, call, rows, workspace, h0);
 
         fixed (float* pInput = call.Input, pH0 = h0, pC0 = call.C0, pOutput = call.Output, pHN = call.HN, pCN = call.CN)
         fixed (float* pLayerA = workspace.LayerA, pLayerB = workspace.LayerB)

@@ -246,7 +246,7 @@ internal sealed unsafe class LayerJob : IParallelJob
                 int from = segment == 0 ? rs : Math.Max(rs, carried);
                 int to = segment == 0 ? Math.Min(end, carried) : end;
                 var gatesOnTile = new GateEpilogue<TRecorder>(
-                    w, recorder, pass.Index, rowBase, unit0, valid, ref Unsafe.Add(ref ig, p * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0), ref Unsafe.Add(ref pass.Cell, unit0), padded, ref Unsafe.Add(ref hp, unit0), ld, ref Unsafe.Add(ref target, unit0), ldt);
+                    w, recorder, pass.Index, t, unit0, valid, ref Unsafe.Add(ref ig, p * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0), ref Unsafe.Add(ref pass.Cell, unit0), padded, ref Unsafe.Add(ref hp, unit0), ld, ref Unsafe.Add(ref target, unit0), ldt);
                 DenseGemm.PanelBlocks(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
             }
         }
@@ -257,7 +257,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     /// and c_t; the recorder keeps what the next step overwrites. Each reference is at unit 0 of this panel, row 0.
     /// </summary>
     private readonly ref struct GateEpilogue<TRecorder>(
-        PackedLayer w, TRecorder recorder, int index, int rowBase, int unit0, int valid, ref float ig, nint ldig, ref float bhn, ref float cell, nint ldCell, ref float hp, nint ld, ref float target, nint ldt)
+        PackedLayer w, TRecorder recorder, int index, int t, int unit0, int valid, ref float ig, nint ldig, ref float bhn, ref float cell, nint ldCell, ref float hp, nint ld, ref float target, nint ldt)
         : ITileEpilogue
         where TRecorder : struct, IStepRecorder
     {
@@ -285,7 +285,7 @@ internal sealed unsafe class LayerJob : IParallelJob
                 TRecorder.Records);
             if (TRecorder.Records)
             {
-                recorder.Keep(index, rowBase + r0, rows, unit0, valid, ref Unsafe.Add(ref _cell, (r0 * ldCell) - unit0), ldCell, ref tile, w.PanelWidth, w.Unit, ref Unsafe.Add(ref _target, (r0 * ldt) - unit0), ldt);
+                recorder.Keep(index, t, r0, rows, unit0, valid, ref Unsafe.Add(ref _cell, (r0 * ldCell) - unit0), ldCell, ref tile, w.PanelWidth, w.Unit, ref Unsafe.Add(ref _target, (r0 * ldt) - unit0), ldt);
             }
         }
     }

@@ -318,7 +318,7 @@ internal static unsafe class Bptt
                 Barrier.SignalAndWait();
                 if (active > 0)
                 {
-                    DenseGemm.MultiplyPanels(gh.AsSpan(tape.Row(t, 0) * g, active * g), active, g, Whh, dhNext, hidden, p0, p1);
+                    DenseGemm.MultiplyPanels(tape.RowsAt(gh, t, 0, active, g), active, g * tape.RowStride, Whh, dhNext, hidden, p0, p1);
                 }
 
                 (dh, dhNext) = (dhNext, dh);
@@ -367,7 +367,11 @@ internal static unsafe class Bptt
                 if (project && end > rs)
                 {
                     // h = W_hr h_full: dh_full = dh·W_hr for these rows in one product; dh is kept for dW_hr after the loop.
-                    dh.AsSpan(rs * hOut, (end - rs) * hOut).CopyTo(DhAll.AsSpan(tape.Row(t, rs) * hOut));
+                    for (int b = rs; b < end; b++)
+                    {
+                        dh.AsSpan(b * hOut, hOut).CopyTo(DhAll.AsSpan(tape.Row(t, b) * hOut));
+                    }
+
                     DenseGemm.Multiply(dh.AsSpan(rs * hOut, (end - rs) * hOut), end - rs, hOut, Whr!, dhf.AsSpan(rs * hidden), hidden, accumulate: false, parallel: false);
                 }
 
@@ -403,7 +407,7 @@ internal static unsafe class Bptt
                 if (end > rs)
                 {
                     DenseGemm.Multiply(
-                        gh.AsSpan(tape.Row(t, rs) * g, (end - rs) * g), end - rs, g, Whh, dhNext.AsSpan(rs * hOut), hOut, accumulate: true, parallel: parallelProducts);
+                        tape.RowsAt(gh, t, rs, end - rs, g), end - rs, g * tape.RowStride, Whh, dhNext.AsSpan(rs * hOut), hOut, accumulate: true, parallel: parallelProducts);
                 }
 
                 (dh, dhNext) = (dhNext, dh);

@@ -15,13 +15,29 @@ internal sealed class BpttTape
 
     public int TotalRows => StepOffsets.Length == 0 ? 0 : StepOffsets[^1] + StepRows[^1];
 
+    /// <summary>
+    /// The row layout of every array of the record: the caller's own (time-major <c>(T, N, ·)</c>, packed rows, or
+    /// batch-first <c>(N, T, ·)</c>, read by strides as inference reads it).
+    /// </summary>
+    public bool TimeMajor = true;
+
+    /// <summary>Rows between sequence b and b + 1 at one step: 1 time-major, T batch-first.</summary>
+    public int RowStride => TimeMajor ? 1 : SeqLen;
+
     /// <summary>The row of sequence b at step t.</summary>
-    public int Row(int t, int b) => StepOffsets[t] + b;
+    public int Row(int t, int b) => TimeMajor ? StepOffsets[t] + b : (b * SeqLen) + t;
+
+    /// <summary>
+    /// The rows of sequences [<paramref name="b0"/>, b0 + <paramref name="count"/>) at step <paramref name="t"/> of a
+    /// <paramref name="width"/>-wide array in the record's layout, <see cref="RowStride"/> rows apart.
+    /// </summary>
+    public ReadOnlySpan<float> RowsAt(float[] array, int t, int b0, int count, int width) =>
+        count == 0 ? default : array.AsSpan(Row(t, b0) * width, (((count - 1) * RowStride) + 1) * width);
 
     /// <summary>Whether sequence b starts at step t from its initial state: step 0 going forward; going backward, its own last step.</summary>
     public bool StartsAt(int t, int b, int direction) => direction == 0 ? t == 0 : t + 1 >= SeqLen || b >= StepRows[t + 1];
 
-    /// <summary>Per layer: its input, time-major (layer 0: the caller's input; then the previous output after dropout).</summary>
+    /// <summary>Per layer: its input in the record's layout (layer 0: a copy of the caller's input; then the previous output after dropout).</summary>
     public float[][] LayerInputs = [];
 
     /// <summary>Per layer: its output <c>(rows, D·H_out)</c> before dropout.</summary>
@@ -36,7 +52,7 @@ internal sealed class BpttTape
     private bool _unpacked;
 
     /// <summary>
-    /// A tape whose first layer reads <paramref name="input"/> (time-major rows, kept as they are: the caller's own copy) and
+    /// A tape whose first layer reads <paramref name="input"/> (the call's rows in its layout, kept as they are: a copy the record owns) and
     /// whose arrays come from <paramref name="memory"/> (this record's own, reused by a later record once consumed).
     /// </summary>
     public static BpttTape For(float[] input, TrainingScratch memory) => new() { LayerInputs = [input], _scratch = memory };
@@ -45,9 +61,13 @@ internal sealed class BpttTape
     public PackedLayer Layer(int index) => _packed[index];
 
     /// <summary>Sizes the record for one driver call (called by <see cref="LayerDriver.Forward"/>; h0 already in sorted order).</summary>
-    public void Begin(in RecurrentSpec spec, PackedLayer[] layers, int seqLen, int batch, int rows, RecurrentWorkspace ws, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<int> sortedIndices)
+    public void Begin(in RecurrentSpec spec, PackedLayer[] layers, in LayerCall call, int rows, RecurrentWorkspace ws, ReadOnlySpan<float> h0)
     {
         int d = spec.NumDirections, hOut = spec.OutputSize, hidden = spec.HiddenSize;
+        int seqLen = call.SeqLen, batch = call.Batch;
+        ReadOnlySpan<float> c0 = call.C0;
+        ReadOnlySpan<int> sortedIndices = call.SortedIndices;
+        TimeMajor = call.TimeMajor;
         SeqLen = seqLen;
         Batch = batch;
         StepRows = ws.StepRows.AsSpan(0, seqLen).ToArray();
@@ -67,6 +87,7 @@ internal sealed class BpttTape
                 int index = (layer * d) + direction;
                 var dir = new DirectionTape
                 {
+                    Tape = this,
                     HiddenSize = hidden,
                     PackedGates = _scratch.Get("tape.packedGates", index, rows * layers[index].PackedGateSize, clear: false),
                     Hidden = LayerOutputs[layer],

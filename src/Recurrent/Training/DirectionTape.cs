@@ -40,19 +40,22 @@ internal sealed class DirectionTape
 
     public int HiddenSize;
 
+    /// <summary>The record this direction belongs to (its row layout).</summary>
+    public BpttTape Tape = null!;
+
     public ReadOnlySpan<float> HiddenRow(int row, int width) => Hidden.AsSpan((row * HiddenStride) + HiddenOffset, width);
 
     /// <summary>
-    /// Called by the layer driver after the gate pass of one tile (rows <paramref name="row"/>.., units
-    /// <paramref name="unit0"/>..): keeps what the running buffers will overwrite at the next step: c_t, a GRU's
-    /// <c>W_hn h + b_hn</c> (left in the tile's n block) and the unprojected h_t.
+    /// Called by the layer driver after the gate pass of one tile (step <paramref name="t"/>, sequences
+    /// <paramref name="b0"/>.., units <paramref name="unit0"/>..): keeps what the running buffers will overwrite at the next
+    /// step: c_t, a GRU's <c>W_hn h + b_hn</c> (left in the tile's n block) and the unprojected h_t.
     /// </summary>
-    public void Keep(int row, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull)
+    public void Keep(int t, int b0, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull)
     {
         int h = HiddenSize;
         for (int r = 0; r < rows; r++)
         {
-            int at = ((row + r) * h) + unit0;
+            int at = (Tape.Row(t, b0 + r) * h) + unit0;
             if (Cells.Length > 0)
             {
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cell, (r * ldCell) + unit0), valid).CopyTo(Cells.AsSpan(at, valid));

@@ -9,6 +9,6 @@ internal readonly struct TapeRecording(BpttTape tape) : IStepRecorder
 
     public float[] Gates(int index) => tape.Directions[index].PackedGates;
 
-    public void Keep(int index, int row, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull) =>
-        tape.Directions[index].Keep(row, rows, unit0, valid, ref cell, ldCell, ref tile, tileStride, unit, ref hiddenFull, ldFull);
+    public void Keep(int index, int t, int b0, int rows, int unit0, int valid, ref float cell, nint ldCell, ref float tile, int tileStride, int unit, ref float hiddenFull, nint ldFull) =>
+        tape.Directions[index].Keep(t, b0, rows, unit0, valid, ref cell, ldCell, ref tile, tileStride, unit, ref hiddenFull, ldFull);
 }

@@ -82,6 +82,74 @@ public sealed class ThreadCountTests
         }
     }
 
+    /// <summary>
+    /// A batch-first training call runs on its own rows by strides (as inference does): its output, dL/d(input) and dL/dh0 are
+    /// the time-major call's bits laid out batch-first, whether two threads share the time loop by rows (batch 20) or by
+    /// hidden units (batch 2); the weight gradients sum the same terms in another row order, so they agree to rounding.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm-proj", 20, 1)]
+    [InlineData("lstm-proj", 20, 2)]
+    [InlineData("gru", 20, 2)]
+    [InlineData("gru", 2, 2)]
+    [InlineData("rnn", 2, 1)]
+    [InlineData("lstm", 3, 2)]
+    public void BatchFirstTraining_GivesTheTimeMajorCallsBits(string kind, int batch, int threads)
+    {
+        const int seq = 7, input = 5, hidden = 70;
+        int saved = Parallelism.NumThreads;
+        try
+        {
+            Parallelism.NumThreads = threads;
+            RnnBase Make(bool batchFirst) => kind switch
+            {
+                "lstm-proj" => new Lstm(input, hidden, numLayers: 2, batchFirst: batchFirst, bidirectional: true, projSize: 30, seed: 8),
+                "lstm" => new Lstm(input, hidden, numLayers: 2, batchFirst: batchFirst, bidirectional: true, seed: 8),
+                "gru" => new Gru(input, hidden, numLayers: 2, batchFirst: batchFirst, bidirectional: true, seed: 8),
+                _ => new Rnn(input, hidden, numLayers: 2, batchFirst: batchFirst, bidirectional: true, seed: 8),
+            };
+            int outWidth = 2 * (kind == "lstm-proj" ? 30 : hidden);
+            Tensor<float> x = T.Random(11, 1f, seq, batch, input), gradOut = T.Random(12, 1f, seq, batch, outWidth);
+            RnnBase timeMajor = Make(false), batchFirst = Make(true);
+            (Tensor<float> outTm, RnnGradients tm) = Train(timeMajor, x, gradOut);
+            (Tensor<float> outBf, RnnGradients bf) = Train(batchFirst, BatchFirst(x, seq, batch, input), BatchFirst(gradOut, seq, batch, outWidth));
+            T.Values(outBf).Should().Equal(T.Values(BatchFirst(outTm, seq, batch, outWidth)), "the output");
+            T.Values(bf.GradInput).Should().Equal(T.Values(BatchFirst(tm.GradInput, seq, batch, input)), "dL/d(input)");
+            T.Values(bf.GradH0).Should().Equal(T.Values(tm.GradH0), "dL/dh0");
+            foreach (((string name, Parameter a), (_, Parameter b)) in batchFirst.NamedParameters().Zip(timeMajor.NamedParameters()))
+            {
+                TensorAssert.Close(T.Values(b.Grad!), T.Values(a.Grad!), 2e-5f, name + ".grad");
+            }
+        }
+        finally
+        {
+            Parallelism.NumThreads = saved;
+        }
+    }
+
+    private static (Tensor<float> Output, RnnGradients Grads) Train(RnnBase layer, Tensor<float> x, Tensor<float> gradOut) => layer switch
+    {
+        Lstm l => (l.Forward(x).Output, l.Backward(gradOut)),
+        Gru g => (g.Forward(x).Output, g.Backward(gradOut)),
+        Rnn r => (r.Forward(x).Output, r.Backward(gradOut)),
+        _ => throw new ArgumentOutOfRangeException(nameof(layer)),
+    };
+
+    /// <summary><c>(T, N, F)</c> → <c>(N, T, F)</c>.</summary>
+    private static Tensor<float> BatchFirst(Tensor<float> timeMajor, int seq, int batch, int features)
+    {
+        float[] source = T.Values(timeMajor), result = new float[source.Length];
+        for (int t = 0; t < seq; t++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                source.AsSpan(((t * batch) + b) * features, features).CopyTo(result.AsSpan(((b * seq) + t) * features));
+            }
+        }
+
+        return Tensor.Create(result, [batch, seq, features]);
+    }
+
     private static RnnGradients Run(Tensor<float> output, Func<RnnGradients> backward)
     {
         _ = output;
