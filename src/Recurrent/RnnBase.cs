@@ -27,9 +27,6 @@ public abstract class RnnBase : Module
     /// <summary>The forwards recorded for Backward (newest last) and the backward's temporaries, reused from step to step.</summary>
     private readonly TrainingMemory<ForwardRecord> _training = new();
 
-    /// <summary>The floats this module holds for training (records and temporaries).</summary>
-    internal long HeldTrainingFloats => _training.HeldFloats;
-
     /// <inheritdoc/>
     private protected override void ReleaseTrainingMemory() => _training.Release();
 

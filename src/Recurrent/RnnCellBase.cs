@@ -21,9 +21,6 @@ public abstract class RnnCellBase : Module
     /// <summary>The steps recorded for Backward (newest last) and the backward's temporaries, reused from step to step.</summary>
     private readonly TrainingMemory<StepRecord> _training = new();
 
-    /// <summary>The floats this cell holds for training (records and temporaries).</summary>
-    internal long HeldTrainingFloats => _training.HeldFloats;
-
     /// <inheritdoc/>
     private protected override void ReleaseTrainingMemory() => _training.Release();
     private readonly Random _random;
