@@ -18,7 +18,6 @@ internal sealed class WorkerPool
     private int _workers;
     private int _remaining;
     private Exception? _failure;
-    private long _parallelRuns;
 
     private WorkerPool(int threads)
     {
@@ -34,9 +33,6 @@ internal sealed class WorkerPool
 
     public static WorkerPool Shared => s_shared.Value;
 
-    /// <summary>How many jobs have run on more than one thread (tests check that the parallel path was taken).</summary>
-    public long ParallelRuns => Interlocked.Read(ref _parallelRuns);
-
     /// <summary>The most workers a job can have: the caller plus the pool's threads.</summary>
     public int MaxWorkers => _start.Length + 1;
 
@@ -51,7 +47,7 @@ internal sealed class WorkerPool
         try
         {
             workers = Math.Min(workers, MaxWorkers);
-            Interlocked.Increment(ref _parallelRuns);
+            RecurrentEventSource.Log.ParallelRun(workers);
             _job = job;
             _workers = workers;
             _failure = null;
