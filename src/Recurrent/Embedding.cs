@@ -216,7 +216,7 @@ public sealed class Embedding : Module
         {
             // The rows this call read, for its Backward (several calls are backpropagated newest first).
             TrainingScratch memory = _training.Rent();
-            int[] kept = memory.GetIndices("rows", 0, rows.Length);
+            int[] kept = memory.GetIndices(TrainingArray.EmbeddingRows, 0, rows.Length);
             rows.CopyTo(kept, 0);
             _training.Push(kept, memory);
         }

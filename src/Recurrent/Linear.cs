@@ -97,7 +97,7 @@ public sealed class Linear : Module
         {
             // Kept even when W and b are frozen: Backward still owes dL/d(input) to the layers before.
             TrainingScratch memory = _training.Rent();
-            float[] kept = memory.Get("input", 0, x.Length, clear: false);
+            float[] kept = memory.Get(TrainingArray.LinearInput, 0, x.Length, clear: false);
             x.CopyTo(kept);
             _training.Push(new Record(kept, input.Lengths.ToArray()), memory);
         }

@@ -478,7 +478,7 @@ public abstract class RnnBase : Module
             // The record keeps a copy of the input in the caller's layout (the caller may reuse its buffer before Backward)
             // and runs on it by strides, as inference runs on the caller's rows.
             TrainingScratch memory = _training.Rent();
-            float[] inputRows = memory.Get("tape.input", 0, input.Length, clear: false);
+            float[] inputRows = memory.Get(TrainingArray.TapeInput, 0, input.Length, clear: false);
             input.CopyTo(inputRows);
             var tape = BpttTape.For(inputRows, memory);
             LayerDriver.Forward(_spec, _packed, call with { Input = inputRows }, Dropout, dropoutRandom, ws, tape);

@@ -225,7 +225,7 @@ public abstract class RnnCellBase : Module
         if (record is StepShape shape)
         {
             TrainingScratch memory = _training.Rent();
-            float[] inputCopy = memory.Get("tape.input", 0, input.Length, clear: false);
+            float[] inputCopy = memory.Get(TrainingArray.TapeInput, 0, input.Length, clear: false);
             input.CopyTo(inputCopy);
             var tape = BpttTape.For(inputCopy, memory);
             LayerDriver.Forward(_spec, _packed, call with { Input = inputCopy }, 0f, null, ws, tape);

@@ -34,7 +34,7 @@ internal static unsafe class Bptt
         for (int layer = spec.NumLayers - 1; layer >= 0; layer--)
         {
             int inputSize = spec.LayerInputSize(layer);
-            float[] gradLayerInput = scratch.Get("bwd.gradInput", layer, rows * inputSize, clear: true);
+            float[] gradLayerInput = scratch.Get(TrainingArray.GradLayerInput, layer, rows * inputSize, clear: true);
             for (int direction = 0; direction < d; direction++)
             {
                 int index = (layer * d) + direction;
@@ -70,13 +70,13 @@ internal static unsafe class Bptt
         bool project = spec.ProjSize > 0;
 
         // Gate gradients of every step: input side (W_ih, b_ih, dx) and hidden side (W_hh, b_hh, dh); they differ only for GRU's n.
-        float[] gi = scratch.Get("bwd.gi", index, rows * g, clear: false);
-        float[] gh = spec.Cell.KeepsHiddenGate ? scratch.Get("bwd.gh", index, rows * g, clear: false) : gi;
-        float[] dh = scratch.Get("bwd.dh", index, batch * hOut, clear: true), dc = scratch.Get("bwd.dc", index, batch * hidden, clear: true);
-        float[] dhNext = scratch.Get("bwd.dhNext", index, batch * hOut, clear: false);
-        float[] dhf = scratch.Get("bwd.dhFull", index, batch * hidden, clear: false);
-        float[] dhAll = project ? scratch.Get("bwd.dhAll", index, rows * hOut, clear: false) : [];
-        PackedMatrix whh = scratch.PackWeights("bwd.whh", index, tape.Layer(index), w.WeightHH, g, hOut);
+        float[] gi = scratch.Get(TrainingArray.GateGradsInput, index, rows * g, clear: false);
+        float[] gh = spec.Cell.KeepsHiddenGate ? scratch.Get(TrainingArray.GateGradsHidden, index, rows * g, clear: false) : gi;
+        float[] dh = scratch.Get(TrainingArray.Dh, index, batch * hOut, clear: true), dc = scratch.Get(TrainingArray.Dc, index, batch * hidden, clear: true);
+        float[] dhNext = scratch.Get(TrainingArray.DhNext, index, batch * hOut, clear: false);
+        float[] dhf = scratch.Get(TrainingArray.DhFull, index, batch * hidden, clear: false);
+        float[] dhAll = project ? scratch.Get(TrainingArray.DhAll, index, rows * hOut, clear: false) : [];
+        PackedMatrix whh = scratch.PackWeights(TrainingArray.PackedWhh, index, tape.Layer(index), w.WeightHH, g, hOut);
         if (!gradHN.IsEmpty)
         {
             gradHN.CopyTo(dh);
@@ -106,7 +106,7 @@ internal static unsafe class Bptt
                 DhNext = dhNext,
                 DhFull = dhf,
                 DhAll = dhAll,
-                Whr = project ? scratch.PackWeights("bwd.whr", index, tape.Layer(index), w.WeightHR!, hOut, hidden) : null,
+                Whr = project ? scratch.PackWeights(TrainingArray.PackedWhr, index, tape.Layer(index), w.WeightHR!, hOut, hidden) : null,
                 Whh = whh,
                 GradH0 = pGradH0,
                 GradC0 = pGradC0,
@@ -139,7 +139,7 @@ internal static unsafe class Bptt
         }
 
         // After the loop, the large products over all T·N rows: dX += Gi·W_ih, dW_ih += Giᵀ·X, dW_hh += Ghᵀ·H_prev, biases.
-        float[] hPrevAll = scratch.Get("bwd.hPrev", index, rows * hOut, clear: false);
+        float[] hPrevAll = scratch.Get(TrainingArray.HPrevRows, index, rows * hOut, clear: false);
         for (int step = 0; step < seqLen; step++)
         {
             int t = direction == 0 ? step : seqLen - 1 - step;
@@ -151,7 +151,7 @@ internal static unsafe class Bptt
             }
         }
 
-        DenseGemm.Multiply(gi, rows, g, scratch.PackWeights("bwd.wih", index, tape.Layer(index), w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
+        DenseGemm.Multiply(gi, rows, g, scratch.PackWeights(TrainingArray.PackedWih, index, tape.Layer(index), w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
         if (project)
         {
             // dW_hr += dHᵀ·H_full over every row: the same shape of product as the other weight gradients.
@@ -176,7 +176,7 @@ internal static unsafe class Bptt
         int rows = gates.Rows, g = gates.Width;
         if (rows <= k)
         {
-            DenseGemm.Multiply(gates.Transposed(), g, rows, scratch.Pack("bwd.a", slot, a.AsSpan(0, rows * k), rows, k), w, k, accumulate: true);
+            DenseGemm.Multiply(gates.Transposed(), g, rows, scratch.Pack(TrainingArray.WeightGradA, slot, a.AsSpan(0, rows * k), rows, k), w, k, accumulate: true);
             for (int r = 0; bias is not null && r < rows; r++)
             {
                 TensorPrimitives.Add(bias, gates.Plain.AsSpan(r * g, g), bias);
@@ -185,10 +185,10 @@ internal static unsafe class Bptt
             return;
         }
 
-        float[] aT = scratch.Get("bwd.aT", slot, (k + 1) * rows, clear: false);
+        float[] aT = scratch.Get(TrainingArray.WeightGradATransposed, slot, (k + 1) * rows, clear: false);
         DenseGemm.Transpose(a.AsSpan(0, rows * k), rows, k, aT);
         aT.AsSpan(k * rows, rows).Fill(1f);
-        float[] product = scratch.Get("bwd.product", slot, (k + 1) * g, clear: false);
+        float[] product = scratch.Get(TrainingArray.WeightGradProduct, slot, (k + 1) * g, clear: false);
         DenseGemm.Multiply(aT, k + 1, rows, gates.PackedByRows(), product, g, accumulate: false);
         DenseGemm.AddTransposed(product.AsSpan(0, k * g), k, g, w);
         if (bias is not null)
@@ -213,14 +213,14 @@ internal static unsafe class Bptt
         {
             if (_transposed is null)
             {
-                _transposed = scratch.Get("bwd.gatesT", slot, rows * width, clear: false);
+                _transposed = scratch.Get(TrainingArray.GatesTransposed, slot, rows * width, clear: false);
                 DenseGemm.Transpose(plain.AsSpan(0, rows * width), rows, width, _transposed);
             }
 
             return _transposed;
         }
 
-        public PackedMatrix PackedByRows() => _packed ??= scratch.Pack("bwd.gatesPacked", slot, plain.AsSpan(0, rows * width), rows, width);
+        public PackedMatrix PackedByRows() => _packed ??= scratch.Pack(TrainingArray.GatesPacked, slot, plain.AsSpan(0, rows * width), rows, width);
     }
 
     /// <summary>The backward time loop of one (layer, direction) for a share of the batch rows; writes dL/dh0 and dL/dc0 of its rows.</summary>

@@ -81,7 +81,7 @@ internal sealed class BpttTape
         Directions = new DirectionTape[spec.NumLayers * d];
         for (int layer = 0; layer < spec.NumLayers; layer++)
         {
-            LayerOutputs[layer] = _scratch.Get("tape.output", layer, rows * d * hOut, clear: false);
+            LayerOutputs[layer] = _scratch.Get(TrainingArray.TapeOutput, layer, rows * d * hOut, clear: false);
             for (int direction = 0; direction < d; direction++)
             {
                 int index = (layer * d) + direction;
@@ -89,15 +89,15 @@ internal sealed class BpttTape
                 {
                     Tape = this,
                     HiddenSize = hidden,
-                    PackedGates = _scratch.Get("tape.packedGates", index, rows * layers[index].PackedGateSize, clear: false),
+                    PackedGates = _scratch.Get(TrainingArray.TapePackedGates, index, rows * layers[index].PackedGateSize, clear: false),
                     Hidden = LayerOutputs[layer],
                     HiddenStride = d * hOut,
                     HiddenOffset = direction * hOut,
-                    Cells = spec.Cell.HasCellState ? _scratch.Get("tape.cells", index, rows * hidden, clear: false) : [],
-                    HiddenNew = spec.Cell.KeepsHiddenGate ? _scratch.Get("tape.hiddenNew", index, rows * hidden, clear: false) : [],
-                    HiddenFull = spec.ProjSize > 0 ? _scratch.Get("tape.hiddenFull", index, rows * hidden, clear: false) : [],
-                    H0 = _scratch.Get("tape.h0", index, batch * hOut, clear: h0.IsEmpty),
-                    C0 = !spec.Cell.HasCellState ? [] : _scratch.Get("tape.c0", index, batch * hidden, clear: c0.IsEmpty),
+                    Cells = spec.Cell.HasCellState ? _scratch.Get(TrainingArray.TapeCells, index, rows * hidden, clear: false) : [],
+                    HiddenNew = spec.Cell.KeepsHiddenGate ? _scratch.Get(TrainingArray.TapeHiddenNew, index, rows * hidden, clear: false) : [],
+                    HiddenFull = spec.ProjSize > 0 ? _scratch.Get(TrainingArray.TapeHiddenFull, index, rows * hidden, clear: false) : [],
+                    H0 = _scratch.Get(TrainingArray.TapeH0, index, batch * hOut, clear: h0.IsEmpty),
+                    C0 = !spec.Cell.HasCellState ? [] : _scratch.Get(TrainingArray.TapeC0, index, batch * hidden, clear: c0.IsEmpty),
                 };
                 if (!h0.IsEmpty)
                 {
@@ -128,10 +128,10 @@ internal sealed class BpttTape
             return;
         }
 
-        float[] mask = _scratch.Get("tape.mask", layer, previous.Length, clear: false);
+        float[] mask = _scratch.Get(TrainingArray.TapeMask, layer, previous.Length, clear: false);
         mask.AsSpan().Fill(1f);
         Kernels.Dropout.Apply(mask, p, random);
-        float[] dropped = _scratch.Get("tape.dropped", layer, previous.Length, clear: false);
+        float[] dropped = _scratch.Get(TrainingArray.TapeDropped, layer, previous.Length, clear: false);
         TensorPrimitives.Multiply(previous, mask, dropped);
         Masks[layer] = mask;
         LayerInputs[layer] = dropped;
@@ -153,7 +153,7 @@ internal sealed class BpttTape
 
             PackedLayer w = _packed[index];
             int h = w.Hidden, g = w.Gates, u = w.Unit, gp = w.PackedGateSize;
-            float[] plain = _scratch.Get("tape.gates", index, rows * g * h, clear: false);
+            float[] plain = _scratch.Get(TrainingArray.TapeGates, index, rows * g * h, clear: false);
             for (int r = 0; r < rows; r++)
             {
                 ReadOnlySpan<float> packedRow = dir.PackedGates.AsSpan(r * gp, gp);

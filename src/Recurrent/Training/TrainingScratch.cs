@@ -7,16 +7,16 @@ namespace Recurrent.Training;
 
 /// <summary>
 /// The memory of a module's training passes (the forward's record and the backward's temporaries), kept between calls:
-/// an array is named by what it holds and which (layer, direction) it serves, and is reallocated only when its size
+/// an array is named by what it holds (<see cref="TrainingArray"/>) and which (layer, direction) it serves, and is reallocated only when its size
 /// changes, so a training loop over same-shaped batches stops allocating after its first step (large arrays would otherwise
 /// churn the large-object heap and its full collections on every step). One module's training calls are not concurrent.
 /// </summary>
 internal sealed class TrainingScratch
 {
-    private readonly Dictionary<(string Name, int Index), float[]> _arrays = [];
-    private readonly Dictionary<(string Name, int Index), int[]> _indices = [];
-    private readonly Dictionary<(string Name, int Index), PackedMatrix> _matrices = [];
-    private readonly Dictionary<(string Name, int Index), object> _stamps = [];
+    private readonly Dictionary<(TrainingArray Name, int Index), float[]> _arrays = [];
+    private readonly Dictionary<(TrainingArray Name, int Index), int[]> _indices = [];
+    private readonly Dictionary<(TrainingArray Name, int Index), PackedMatrix> _matrices = [];
+    private readonly Dictionary<(TrainingArray Name, int Index), object> _stamps = [];
 
     /// <summary>The floats held (an index counts as one: both are 4 bytes), for memory budgets and diagnostics.</summary>
     public long HeldFloats
@@ -53,7 +53,7 @@ internal sealed class TrainingScratch
     }
 
     /// <summary>An array of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>, otherwise holding whatever it last held.</summary>
-    public float[] Get(string name, int index, int length, bool clear)
+    public float[] Get(TrainingArray name, int index, int length, bool clear)
     {
         if (!_arrays.TryGetValue((name, index), out float[]? array) || array.Length != length)
         {
@@ -74,13 +74,13 @@ internal sealed class TrainingScratch
     /// kept here.
     /// </summary>
     public LayerWeights GradTargets(ReadOnlySpan<Parameter?> set, int index) => new(
-        Target(set[0], "grad.wih", index)!, Target(set[1], "grad.whh", index)!, Target(set[2], "grad.bih", index), Target(set[3], "grad.bhh", index), Target(set[4], "grad.whr", index));
+        Target(set[0], TrainingArray.FrozenWih, index)!, Target(set[1], TrainingArray.FrozenWhh, index)!, Target(set[2], TrainingArray.FrozenBih, index), Target(set[3], TrainingArray.FrozenBhh, index), Target(set[4], TrainingArray.FrozenWhr, index));
 
-    private float[]? Target(Parameter? p, string name, int index) =>
+    private float[]? Target(Parameter? p, TrainingArray name, int index) =>
         p is null ? null : p.RequiresGrad ? p.GradValues() : Get(name, index, p.Length, clear: true);
 
     /// <summary>An index array of exactly <paramref name="length"/> ints, holding whatever it last held.</summary>
-    public int[] GetIndices(string name, int index, int length)
+    public int[] GetIndices(TrainingArray name, int index, int length)
     {
         if (!_indices.TryGetValue((name, index), out int[]? array) || array.Length != length)
         {
@@ -96,7 +96,7 @@ internal sealed class TrainingScratch
     /// module's forward packing, rebuilt on every parameter change), so a training loop re-packs after each optimizer step
     /// and a cell stepped many times between steps packs once.
     /// </summary>
-    public PackedMatrix PackWeights(string name, int index, object stamp, ReadOnlySpan<float> b, int k, int n)
+    public PackedMatrix PackWeights(TrainingArray name, int index, object stamp, ReadOnlySpan<float> b, int k, int n)
     {
         if (_matrices.TryGetValue((name, index), out PackedMatrix? matrix) && matrix.K == k && matrix.N == n
             && _stamps.TryGetValue((name, index), out object? packedFor) && ReferenceEquals(packedFor, stamp))
@@ -110,7 +110,7 @@ internal sealed class TrainingScratch
     }
 
     /// <summary><paramref name="b"/> (row-major <c>(k, n)</c>) packed for the panel kernels, into the matrix this name kept.</summary>
-    public PackedMatrix Pack(string name, int index, ReadOnlySpan<float> b, int k, int n)
+    public PackedMatrix Pack(TrainingArray name, int index, ReadOnlySpan<float> b, int k, int n)
     {
         if (!_matrices.TryGetValue((name, index), out PackedMatrix? matrix) || matrix.K != k || matrix.N != n)
         {

@@ -13,7 +13,7 @@ public sealed class TrainingMemoryTests
     {
         var memory = new TrainingMemory<string>();
         TrainingScratch a = memory.Rent(), b = memory.Rent();
-        a.Get("x", 0, 10, clear: false);
+        a.Get(TrainingArray.TapeInput, 0, 10, clear: false);
         memory.Push("first", a);
         memory.Push("second", b);
         memory.Peek("M").Should().Be("second");
@@ -54,7 +54,7 @@ public sealed class TrainingMemoryTests
         for (int i = 0; i < 5; i++)
         {
             TrainingScratch scratch = memory.Rent();
-            scratch.Get("x", 0, quarter, clear: false);
+            scratch.Get(TrainingArray.TapeInput, 0, quarter, clear: false);
             memory.Push("record " + i, scratch);
             memory.HeldFloats.Should().BeLessThanOrEqualTo(TrainingMemory<string>.BudgetFloats);
         }
@@ -65,7 +65,7 @@ public sealed class TrainingMemoryTests
         // A single record larger than the budget is still kept: the newest is never dropped.
         var large = new TrainingMemory<string>();
         TrainingScratch big = large.Rent();
-        big.Get("x", 0, quarter * 5, clear: false);
+        big.Get(TrainingArray.TapeInput, 0, quarter * 5, clear: false);
         large.Push("big", big);
         large.Pop("M").Record.Should().Be("big");
     }
