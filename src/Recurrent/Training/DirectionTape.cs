@@ -6,39 +6,22 @@ using Recurrent.Kernels;
 
 namespace Recurrent.Training;
 
-/// <summary>What one (layer, direction) of a training forward keeps for its backward pass, indexed by time-major row.</summary>
+/// <summary>
+/// What one (layer, direction) of a training forward keeps for its backward pass, indexed by the record's rows
+/// (<see cref="BpttTape.Row"/>): <see cref="PackedGates"/>, the layer driver's gate buffer <c>(rows, packed gates)</c>,
+/// holds the input projection activated in place by the gate pass (<see cref="FusedGates"/> with record) in
+/// <see cref="PackedLayer"/>'s column order, which <see cref="BpttTape.Unpack"/> lays out as <see cref="Gates"/>
+/// <c>(rows, gates·H)</c> in PyTorch's gate order (LSTM i, f, g, o; GRU r, z, n; RNN h). Beside them, per row and
+/// <c>(rows, H)</c>: LSTM's c_t (<see cref="Cells"/>), the unprojected h_t of an LSTM with proj_size
+/// (<see cref="HiddenFull"/>) and GRU's <c>W_hn h_{t-1} + b_hn</c> (<see cref="HiddenNew"/>), each empty where the cell
+/// has none. h_t itself is the layer's output (<see cref="Hidden"/>, row r at <c>r·HiddenStride + HiddenOffset</c>);
+/// <see cref="H0"/> and <see cref="C0"/> are the direction's initial states <c>(N, H_out)</c> and <c>(N, H)</c>, rows in
+/// the record's (sorted) order.
+/// </summary>
 internal sealed class DirectionTape
 {
-    /// <summary>
-    /// The layer driver's gate buffer <c>(rows, packed gates)</c>: the input projection, activated in place by the gate pass
-    /// (<see cref="FusedGates"/> with record), in <see cref="PackedLayer"/>'s column order; <see cref="BpttTape.Unpack"/>
-    /// turns it into <see cref="Gates"/>.
-    /// </summary>
-    public float[] PackedGates = [];
-
-    /// <summary><c>(rows, gates·H)</c> after the activations, PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n; RNN h.</summary>
-    public float[] Gates = [];
-
-    /// <summary>LSTM: c_t, <c>(rows, H)</c>.</summary>
-    public float[] Cells = [];
-
-    /// <summary>LSTM with proj_size: the unprojected h_t, <c>(rows, H)</c>.</summary>
-    public float[] HiddenFull = [];
-
-    /// <summary>GRU: <c>W_hn h_{t-1} + b_hn</c>, <c>(rows, H)</c>.</summary>
-    public float[] HiddenNew = [];
-
-    /// <summary>h_t: row r at <c>r·HiddenStride + HiddenOffset</c> (the layer's output, this direction's half).</summary>
-    public float[] Hidden = [];
-
-    public int HiddenStride;
-
-    public int HiddenOffset;
-
-    /// <summary>h0 and c0 of this layer and direction, <c>(N, H_out)</c> and <c>(N, H)</c>, rows in the tape's (sorted) order.</summary>
-    public float[] H0 = [], C0 = [];
-
-    public int HiddenSize;
+    public float[] PackedGates = [], Gates = [], Cells = [], HiddenFull = [], HiddenNew = [], Hidden = [], H0 = [], C0 = [];
+    public int HiddenStride, HiddenOffset, HiddenSize;
 
     /// <summary>The record this direction belongs to (its row layout).</summary>
     public BpttTape Tape = null!;
