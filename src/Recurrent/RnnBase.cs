@@ -435,8 +435,8 @@ public abstract class RnnBase : Module
 
     /// <summary>
     /// Runs the engine on checked arguments, the one path of every forward. Inference reads and writes the caller's rows in
-    /// their own layout. With <paramref name="record"/> (a training call) the same driver runs on a time-major copy of the
-    /// input in memory of the record's own and fills a <see cref="BpttTape"/>, which waits for Backward.
+    /// their own layout. With <paramref name="record"/> (a training call) the same driver runs, in the same layout, on a copy
+    /// of the input in memory of the record's own and fills a <see cref="BpttTape"/>, which waits for Backward.
     /// </summary>
     private void Run(
         ReadOnlySpan<float> input,

@@ -14,7 +14,7 @@ namespace Recurrent.Engine;
 /// panels (all gates of its hidden units, so its share of W_hh stays in its own cache) and one barrier ends each step;
 /// bidirectional layers give each direction its own workers. A tile's sum is always computed whole by one worker, so
 /// the bits are the same at every thread count.
-/// Given a <see cref="BpttTape"/> (a training call, time-major rows), the same passes record what backpropagation needs:
+/// Given a <see cref="BpttTape"/> (a training call, in the call's layout), the same passes record what backpropagation needs:
 /// the gate pass writes the activated gates back over the input projection in the tape's gate buffer, each tile keeps its
 /// c_t / GRU <c>W_hn h + b_hn</c> / unprojected h, and every layer's output and dropout mask stay in the tape.
 /// </summary>
@@ -27,7 +27,7 @@ internal static unsafe class LayerDriver
     /// <param name="dropout">Probability of zeroing an element between layers.</param>
     /// <param name="dropoutRandom">The mask source; <see langword="null"/> means no dropout (evaluation mode).</param>
     /// <param name="workspace">Scratch memory, grown as needed.</param>
-    /// <param name="tape">A training call's record (time-major rows), or <see langword="null"/>.</param>
+    /// <param name="tape">A training call's record, or <see langword="null"/>.</param>
     public static void Forward(in RecurrentSpec spec, PackedLayer[] layers, in LayerCall call, float dropout, Random? dropoutRandom, RecurrentWorkspace workspace, BpttTape? tape = null)
     {
         int batch = call.Batch;

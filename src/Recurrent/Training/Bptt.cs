@@ -13,7 +13,7 @@ namespace Recurrent.Training;
 /// recurrent product (one <see cref="DenseGemm"/> product of the active rows) and the elementwise derivatives
 /// (<see cref="GateGradients"/>) per step, and forms the weight gradients and the input gradient after the time loop as
 /// single large products over all T·N rows.
-/// Rows are time-major <c>(T, N, ·)</c>.
+/// Rows are in the record's layout (<see cref="BpttTape.Row"/>: time-major, packed or batch-first by strides).
 /// </summary>
 internal static unsafe class Bptt
 {
