@@ -232,6 +232,14 @@ public sealed class ThreadCountTests
                 Parallelism.NumThreads = threads;
                 using var parallelRuns = new ParallelRunListener();
                 run(x).Should().Equal(one, $"{threads} threads");
+
+                // Tests in other collections share the worker pool; a call that finds it busy runs on its own thread (same
+                // bits), so a few more calls give this one the pool before the check that it really ran on several.
+                for (int attempt = 0; attempt < 20 && Environment.ProcessorCount > 1 && parallelRuns.Count == 0; attempt++)
+                {
+                    run(x).Should().Equal(one, $"{threads} threads");
+                }
+
                 if (Environment.ProcessorCount > 1)
                 {
                     parallelRuns.Count.Should().BeGreaterThan(0, "the call must really have run on several threads");
