@@ -149,7 +149,8 @@ internal static class SafeTensors
             i++;
         }
 
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
         {
             throw new InvalidDataException($"{source}: tensor '{p.Name}' has data_offsets {offsets.GetRawText()}");
         }

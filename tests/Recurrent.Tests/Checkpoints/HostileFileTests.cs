@@ -158,6 +158,8 @@ public sealed class HostileFileTests
     [InlineData("{\"a\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, "tensor 'a' has dtype C64")]
     [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", 8, "has a shape entry -1, not a size")]
     [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, "has data_offsets [8,4]")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[\"0\",4]}}", 8, "has data_offsets [\"0\",4]")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4.5]}}", 8, "has data_offsets [0,4.5]")]
     [InlineData("{\"a\":{\"dtype\":\"F32\"}}", 8, "lacks dtype, shape or data_offsets")]
     [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "the tensor 'a' is named twice")]
     [InlineData("{\"a\": [1, 2", 8, "not valid JSON")]
