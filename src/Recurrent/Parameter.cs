@@ -15,6 +15,14 @@ public sealed class Parameter
     internal Parameter(string name, params int[] shape)
     {
         _shape = shape;
+        Values = new float[CheckSize(name, shape)];
+        Data = TensorData.Wrap(Values, shape);
+    }
+
+    /// <summary>The element count of a parameter of <paramref name="shape"/>; one larger than a .NET array holds is refused.</summary>
+    /// <exception cref="ArgumentException">The shape has more elements than an array holds.</exception>
+    internal static long CheckSize(string name, int[] shape)
+    {
         long length = 1;
         foreach (int d in shape)
         {
@@ -27,8 +35,7 @@ public sealed class Parameter
             }
         }
 
-        Values = new float[length];
-        Data = TensorData.Wrap(Values, shape);
+        return length;
     }
 
     /// <summary>

@@ -78,13 +78,23 @@ public abstract class RnnBase : Module
         BatchFirst = batchFirst;
         Dropout = dropout;
         Bidirectional = bidirectional;
-        _spec = new RecurrentSpec(kind, inputSize, hiddenSize, projSize, numLayers, bidirectional ? 2 : 1);
+        _spec = RecurrentSpec.Checked(kind, inputSize, hiddenSize, projSize, numLayers, bidirectional ? 2 : 1);
         _random = Init.CreateRandom(seed);
 
         int d = _spec.NumDirections;
         int gateSize = _spec.GateSize;
         _weights = new LayerWeights[numLayers * d];
         _parameterSets = new Parameter?[numLayers * d][];
+
+        // Every weight's size is checked before any is allocated (a too-large layer fails without taking gigabytes first).
+        for (int layer = 0; layer < numLayers; layer++)
+        {
+            string suffix = string.Create(CultureInfo.InvariantCulture, $"_l{layer}");
+            Parameter.CheckSize("weight_ih" + suffix, [gateSize, _spec.LayerInputSize(layer)]);
+            Parameter.CheckSize("weight_hh" + suffix, [gateSize, _spec.OutputSize]);
+            Parameter.CheckSize("weight_hr" + suffix, [projSize, hiddenSize]);
+        }
+
         for (int layer = 0; layer < numLayers; layer++)
         {
             for (int direction = 0; direction < d; direction++)

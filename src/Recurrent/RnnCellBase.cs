@@ -42,8 +42,10 @@ public abstract class RnnCellBase : Module
         InputSize = inputSize;
         HiddenSize = hiddenSize;
         Bias = bias;
-        _spec = new RecurrentSpec(kind, inputSize, hiddenSize, 0, 1, 1);
+        _spec = RecurrentSpec.Checked(kind, inputSize, hiddenSize, 0, 1, 1);
         _random = Init.CreateRandom(seed);
+        Parameter.CheckSize("weight_ih", [_spec.GateSize, inputSize]);
+        Parameter.CheckSize("weight_hh", [_spec.GateSize, hiddenSize]);
         WeightIH = Register("weight_ih", _spec.GateSize, inputSize);
         WeightHH = Register("weight_hh", _spec.GateSize, hiddenSize);
         BiasIH = bias ? Register("bias_ih", _spec.GateSize) : null;

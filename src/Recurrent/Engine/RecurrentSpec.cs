@@ -1,3 +1,6 @@
+using System;
+using System.Globalization;
+using Recurrent.Internals;
 using Recurrent.Kernels.Cells;
 
 namespace Recurrent.Engine;
@@ -22,4 +25,27 @@ internal readonly record struct RecurrentSpec(CellKind Kind, int InputSize, int 
 
     /// <summary>Features of layer <paramref name="layer"/>'s input.</summary>
     public int LayerInputSize(int layer) => layer == 0 ? InputSize : OutputSize * NumDirections;
+
+    /// <summary>
+    /// A spec whose derived sizes (gates × H rows, D × H_out features) fit an int, as the engine computes them; a hidden
+    /// size too large for that is refused here, before any of it wraps around (the modules then check every weight's
+    /// element count before allocating any, <see cref="Parameter.CheckSize"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="hiddenSize"/> makes gates × hidden_size or D × H_out exceed an array's length.</exception>
+    public static RecurrentSpec Checked(CellKind kind, int inputSize, int hiddenSize, int projSize, int numLayers, int numDirections)
+    {
+        var spec = new RecurrentSpec(kind, inputSize, hiddenSize, projSize, numLayers, numDirections);
+        long gateRows = (long)spec.Cell.Gates * hiddenSize, layerWidth = (long)numDirections * spec.OutputSize;
+        if (gateRows > Array.MaxLength || layerWidth > Array.MaxLength)
+        {
+            ThrowHelper.OutOfRange(
+                nameof(hiddenSize),
+                hiddenSize,
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"hidden_size {hiddenSize} gives weights of {gateRows} rows ({spec.Cell.Gates} gates), more than a .NET array holds ({Array.MaxLength})"));
+        }
+
+        return spec;
+    }
 }

@@ -27,6 +27,34 @@ public sealed class ConstructorErrorTests
     public void Dropout_AtTheEnds_IsAccepted(float dropout) =>
         new Lstm(3, 4, 2, dropout: dropout).Dropout.Should().Be(dropout);
 
+    /// <summary>
+    /// Sizes whose gates × hidden_size wraps an int (ArgumentOutOfRangeException) or whose weights exceed an array
+    /// (ArgumentException naming the weight) are refused before anything of the weights' size is allocated.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm", 1, 1 << 30, "*gives weights of 4294967296 rows*")]
+    [InlineData("lstm", 1, 1 << 29, "*gives weights of 2147483648 rows*")]
+    [InlineData("gru", 1, 715827883, "*gives weights of 2147483649 rows*")]
+    [InlineData("lstmcell", 1, 1 << 30, "*gives weights of 4294967296 rows*")]
+    [InlineData("grucell", 1, 715827883, "*gives weights of 2147483649 rows*")]
+    [InlineData("lstm", 1, 1 << 28, "weight_hh_l0 of shape [1073741824, 268435456] would have more than*")]
+    [InlineData("rnn", 100_000, 100_000, "weight_ih_l0 of shape [100000, 100000] would have more than*")]
+    [InlineData("grucell", 40_000, 40_000, "weight_ih of shape [120000, 40000] would have more than*")]
+    public void HiddenSize_TooLargeForAnArray_ThrowsBeforeAllocating(string kind, int inputSize, int hiddenSize, string message)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Action create = kind switch
+        {
+            "lstm" => () => _ = new Lstm(inputSize, hiddenSize),
+            "gru" => () => _ = new Gru(inputSize, hiddenSize),
+            "rnn" => () => _ = new Rnn(inputSize, hiddenSize),
+            "lstmcell" => () => _ = new LstmCell(inputSize, hiddenSize),
+            _ => () => _ = new GruCell(inputSize, hiddenSize),
+        };
+        create.Should().Throw<ArgumentException>().WithMessage(message).And.ParamName.Should().Be("hiddenSize");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1 << 20, "nothing of the weights' size was allocated");
+    }
+
     [Fact]
     public void ProjSize_Negative_Throws() =>
         new Action(() => _ = new Lstm(3, 4, projSize: -1)).Should().Throw<ArgumentException>()
