@@ -48,7 +48,11 @@ public static class Loss
 
             if ((uint)target >= (uint)c)
             {
-                ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"Target {target} is out of bounds (classes 0..{c - 1})."), nameof(targets));
+                ThrowHelper.Argument(
+                    c == 0
+                        ? string.Create(CultureInfo.InvariantCulture, $"Target {target} is out of bounds: the logits have no classes.")
+                        : string.Create(CultureInfo.InvariantCulture, $"Target {target} is out of bounds (classes 0..{c - 1})."),
+                    nameof(targets));
             }
 
             ReadOnlySpan<float> row = x.Slice(r * c, c);

@@ -52,11 +52,18 @@ public sealed class Parameter
     /// The accumulated gradient, or <see langword="null"/> before any backward pass (as in PyTorch). Each backward pass
     /// adds to it until <see cref="Module.ZeroGrad"/> clears it.
     /// </summary>
+    /// <exception cref="ArgumentException">The assigned tensor's shape differs from the parameter's (PyTorch refuses it too).</exception>
     public Tensor<float>? Grad
     {
         get => _grad;
         set
         {
+            if (value is not null && !value.Lengths.SequenceEqual(Array.ConvertAll(_shape, d => (nint)d)))
+            {
+                ThrowHelper.Argument(
+                    $"assigned grad has data of a different size: the parameter is {ShapeText.List(_shape)}, the gradient {ShapeText.List(value.Lengths)}", nameof(value));
+            }
+
             _grad = value;
             _gradValues = null;
         }

@@ -168,8 +168,15 @@ internal static class SafeTensors
     public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor<float>>> tensors)
     {
         var items = new List<(string Name, float[] Values, nint[] Shape)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string name, Tensor<float> tensor) in tensors)
         {
+            if (!names.Add(name))
+            {
+                // A safetensors header is a JSON object: a second entry of one name would make a file no reader accepts.
+                Internals.ThrowHelper.Argument($"the tensor name '{name}' appears twice; a safetensors file names each tensor once", "stateDict");
+            }
+
             var values = new float[tensor.FlattenedLength];
             tensor.FlattenTo(values);
             items.Add((name, values, tensor.Lengths.ToArray()));
