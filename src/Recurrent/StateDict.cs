@@ -54,6 +54,12 @@ public static class StateDict
             ThrowHelper.Argument("the stream must be readable and seekable", nameof(stream));
         }
 
+        if (stream.Position != 0)
+        {
+            // The checkpoint starts where the caller's stream stands; the readers see it from its own byte 0.
+            stream = new OffsetStream(stream, stream.Position);
+        }
+
         long start = stream.Position;
         Span<byte> head = stackalloc byte[16];
         int n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);

@@ -14,6 +14,26 @@ public sealed class CheckpointTests
 {
     private static string File(string name) => Path.Combine(Fixture.Directory, "checkpoints", name);
 
+    /// <summary>A checkpoint read from a stream that stands past other bytes loads as the file itself does.</summary>
+    [Theory]
+    [InlineData("model.pt")]
+    [InlineData("model.safetensors")]
+    public void Load_FromAStreamNotAtPositionZero_ReadsTheCheckpointThere(string file)
+    {
+        byte[] bytes = System.IO.File.ReadAllBytes(File(file));
+        using var stream = new MemoryStream();
+        stream.Write("other data first"u8);
+        stream.Write(bytes);
+        stream.Position = 16;
+        OrderedDictionary<string, Tensor<float>> shifted = StateDict.Load(stream, file);
+        OrderedDictionary<string, Tensor<float>> plain = StateDict.Load(File(file));
+        shifted.Keys.Should().Equal(plain.Keys);
+        foreach (string key in plain.Keys)
+        {
+            T.Values(shifted[key]).Should().Equal(T.Values(plain[key]), key);
+        }
+    }
+
     [Theory]
     [InlineData("model.pt")]
     [InlineData("model.safetensors")]
