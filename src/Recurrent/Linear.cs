@@ -82,6 +82,12 @@ public sealed class Linear : Module
 
         ReadOnlySpan<float> x = TensorData.Read(input);
         int rows = Rows(input.Lengths);
+        if ((long)rows * OutFeatures > Array.MaxLength)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"input {ShapeText.List(input.Lengths)} has {rows} rows: the output of {(long)rows * OutFeatures} elements (out_features={OutFeatures}) would be more than a .NET array holds"),
+                nameof(input));
+        }
 
         float[] y = new float[rows * OutFeatures];
         for (int r = 0; r < rows; r++)

@@ -21,7 +21,15 @@ public readonly record struct SequenceShape(int SeqLen, int Batch, int Features,
     public int Rank => Unbatched ? 2 : 3;
 
     /// <summary>L × N × features.</summary>
+    /// <exception cref="OverflowException">The product exceeds an int (no array can hold such a sequence).</exception>
     public int ElementCount => checked(SeqLen * Batch * Features);
+
+    /// <summary>The record's text without <see cref="ElementCount"/>, so a shape too large for an array can still be shown (in the error that refuses it).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"SeqLen = {SeqLen}, Batch = {Batch}, Features = {Features}, BatchFirst = {BatchFirst}, Unbatched = {Unbatched}, Rank = {Rank}");
+        return true;
+    }
 
     /// <summary>
     /// Reads the shape of a recurrent layer's input and checks its rank.

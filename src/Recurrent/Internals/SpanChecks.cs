@@ -9,9 +9,10 @@ internal static class SpanChecks
     /// <summary>A sequence tensor: <paramref name="span"/> must hold <paramref name="shape"/>'s elements.</summary>
     public static void Sequence(ReadOnlySpan<float> span, SequenceShape shape, string featureName, string paramName)
     {
-        if (span.Length != shape.ElementCount)
+        long expected = (long)shape.SeqLen * shape.Batch * shape.Features;
+        if (span.Length != expected)
         {
-            Fail(paramName, shape.ElementCount, shape.Describe(featureName), span.Length);
+            Fail(paramName, expected, shape.Describe(featureName), span.Length);
         }
     }
 

@@ -27,6 +27,12 @@ internal static unsafe class Bptt
         in RecurrentSpec spec, LayerWeights[] weights, BpttTape tape, TrainingScratch scratch, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
         LayerWeights[] grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
     {
+        if (spec.HiddenSize == 0)
+        {
+            // A cell of no units has no gradient to pass on (its weights are (0, ·)): dL/d(input) stays zero.
+            return;
+        }
+
         int d = spec.NumDirections, rows = tape.TotalRows;
         var states = new StateGradients(gradHN, gradCN, gradH0, gradC0);
         tape.Unpack();
