@@ -462,6 +462,18 @@ public abstract class RnnBase : Module
         bool record)
     {
         bool packed = !batchSizes.IsEmpty;
+        if (shape.Batch == 0)
+        {
+            // No sequence to run (PyTorch returns the empty tensors at once): nothing is laid out per step, however long
+            // the sequences; a training call records an empty tape, whose Backward gives empty gradients.
+            if (record)
+            {
+                _training.Push(new ForwardRecord(shape, BpttTape.Empty(shape.SeqLen)), _training.Rent());
+            }
+
+            return;
+        }
+
         bool timeMajor = packed || shape.Unbatched || !shape.BatchFirst;
         Random? dropoutRandom = Training && Dropout > 0f && NumLayers > 1 ? new Random(NextDropoutSeed()) : null;
         RecurrentWorkspace ws = workspace ?? _workspaces.Rent();

@@ -93,7 +93,7 @@ public static class RnnUtils
         int features = Features(trailing);
         ReadOnlySpan<float> source = TensorData.Read(sequence.Data);
         ReadOnlySpan<int> sorted = sequence.SortedIndices;
-        float[] padded = GC.AllocateUninitializedArray<float>(checked(steps * batch * features));
+        float[] padded = GC.AllocateUninitializedArray<float>(PaddedElements(steps, batch, features, nameof(totalLength)));
         padded.AsSpan().Fill(paddingValue);
         var lengths = new int[batch];
         int row = 0;
@@ -151,9 +151,9 @@ public static class RnnUtils
         }
 
         int features = Features(trailing);
-        float[] padded = GC.AllocateUninitializedArray<float>(checked(steps * batch * features));
+        float[] padded = GC.AllocateUninitializedArray<float>(PaddedElements(steps, batch, features, nameof(sequences)));
         padded.AsSpan().Fill(paddingValue);
-        for (int b = 0; b < batch; b++)
+        for (int b = 0; b < batch && features > 0; b++)
         {
             ReadOnlySpan<float> source = TensorData.Read(sequences[b]);
             int length = TensorData.Length(sequences[b], 0);
@@ -321,6 +321,20 @@ public static class RnnUtils
         (shape[0], shape[1]) = batchFirst ? (batch, steps) : (steps, batch);
         trailing.CopyTo(shape.AsSpan(2));
         return shape;
+    }
+
+    /// <summary>The elements of a padded tensor; more than an array holds is refused with the sizes that make it so.</summary>
+    private static int PaddedElements(int steps, int batch, int features, string paramName)
+    {
+        long elements = (long)steps * batch * features;
+        if (elements > Array.MaxLength)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"padding {batch} sequences to {steps} steps of {features} features would need {elements} elements, more than a .NET array holds"),
+                paramName);
+        }
+
+        return (int)elements;
     }
 
     private static int Features(ReadOnlySpan<nint> trailing)

@@ -27,9 +27,10 @@ internal static unsafe class Bptt
         in RecurrentSpec spec, LayerWeights[] weights, BpttTape tape, TrainingScratch scratch, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> gradHN, ReadOnlySpan<float> gradCN,
         LayerWeights[] grads, Span<float> gradInput, Span<float> gradH0, Span<float> gradC0)
     {
-        if (spec.HiddenSize == 0)
+        if (spec.HiddenSize == 0 || tape.Batch == 0)
         {
-            // A cell of no units has no gradient to pass on (its weights are (0, ·)): dL/d(input) stays zero.
+            // A cell of no units has no gradient to pass on (its weights are (0, ·)), a call of no sequences none at all:
+            // dL/d(input) stays zero.
             return;
         }
 

@@ -57,6 +57,9 @@ internal sealed class BpttTape
     /// </summary>
     public static BpttTape For(float[] input, TrainingScratch memory) => new() { LayerInputs = [input], _scratch = memory };
 
+    /// <summary>The record of a call with no sequences (batch 0): nothing to backpropagate.</summary>
+    public static BpttTape Empty(int seqLen) => new() { SeqLen = seqLen };
+
     /// <summary>The forward's packing of (layer, direction) <paramref name="index"/>: a new object whenever the weights change.</summary>
     public PackedLayer Layer(int index) => _packed[index];
 

@@ -34,4 +34,35 @@ public sealed class OverflowErrorTests
         T.Values(g.GradInput).Should().OnlyContain(v => v == 0f);
         g.GradH.Lengths.ToArray().Should().Equal(2, 0);
     }
+
+    [Fact]
+    public void PadPackedSequence_TotalLengthLargerThanAnArray_IsRefused()
+    {
+        PackedSequence packed = RnnUtils.PackSequence([Tensor.Create(new float[6], [3, 2]), Tensor.Create(new float[4], [2, 2])]);
+        new Action(() => RnnUtils.PadPackedSequence(packed, totalLength: int.MaxValue)).Should().Throw<ArgumentException>()
+            .WithMessage("padding 2 sequences to 2147483647 steps of 2 features would need 8589934588 elements, more than a .NET array holds*")
+            .And.ParamName.Should().Be("totalLength");
+    }
+
+    [Fact]
+    public void PadSequence_OfLongEmptySequences_IsAcceptedAsPyTorchDoes()
+    {
+        Tensor<float> padded = RnnUtils.PadSequence([Tensor.Create(Array.Empty<float>(), [int.MaxValue, 0]), Tensor.Create(Array.Empty<float>(), [int.MaxValue, 0])]);
+        padded.Lengths.ToArray().Should().Equal(int.MaxValue, 2, 0);
+    }
+
+    /// <summary>A batch of no sequences computes nothing, however long: no per-step memory, empty outputs and gradients.</summary>
+    [Fact]
+    public void LayerForwardAndBackward_OnAnEmptyBatch_AllocateNothingPerStep()
+    {
+        var gru = new Gru(1, 16);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        (Tensor<float> output, Tensor<float> hN) = gru.Forward(Tensor.Create(Array.Empty<float>(), [1 << 29, 0, 1]));
+        RnnGradients grads = gru.Backward(output);
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1 << 20);
+        output.Lengths.ToArray().Should().Equal(1 << 29, 0, 16);
+        hN.Lengths.ToArray().Should().Equal(1, 0, 16);
+        grads.GradInput.Lengths.ToArray().Should().Equal(1 << 29, 0, 1);
+        grads.GradH0.Lengths.ToArray().Should().Equal(1, 0, 16);
+    }
 }
