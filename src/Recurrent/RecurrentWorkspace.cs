@@ -94,7 +94,7 @@ public sealed class RecurrentWorkspace
             Zeros = new float[batch * spec.OutputSize];
         }
 
-        if (BarrierWorkers != workers)
+        if (BarrierWorkers != workers || Together.IsBroken || Apart[0].IsBroken || Apart[1].IsBroken)
         {
             // Both layouts LayerJob.Execute may choose, so one workspace serves modules of either direction count.
             Together = new SpinBarrier(workers);

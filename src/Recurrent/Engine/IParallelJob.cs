@@ -4,4 +4,12 @@ namespace Recurrent.Engine;
 internal interface IParallelJob
 {
     public void Execute(int worker, int workers);
+
+    /// <summary>
+    /// Called once when a worker failed: releases the others from the job's barriers (<see cref="SpinBarrier.Break"/>) so
+    /// that every worker returns and the pool can report the failure. A job without barriers has nothing to do.
+    /// </summary>
+    public void Abort()
+    {
+    }
 }

@@ -28,6 +28,15 @@ internal sealed unsafe class LayerJob : IParallelJob
         _tape = tape;
     }
 
+    /// <inheritdoc/>
+    public void Abort()
+    {
+        RecurrentWorkspace ws = _ws!;
+        ws.Together.Break();
+        ws.Apart[0].Break();
+        ws.Apart[1].Break();
+    }
+
     /// <summary>Drops the pointers once the caller's memory is unpinned.</summary>
     public void Clear()
     {

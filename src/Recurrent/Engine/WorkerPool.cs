@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 
 namespace Recurrent.Engine;
@@ -57,24 +58,48 @@ internal sealed class WorkerPool
                 _start[i - 1].Set();
             }
 
+            Exception? callerFailure = null;
             try
             {
                 job.Execute(0, workers);
             }
-            finally
+            catch (Exception e)
             {
-                var spin = default(SpinWait);
-                while (Volatile.Read(ref _remaining) > 0)
+                callerFailure = e;
+                job.Abort();
+            }
+
+            // Every worker returns before the caller does (they write into memory the caller pinned), whatever interrupts
+            // this thread meanwhile: an interrupt is delivered once they have.
+            bool interrupted = false;
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _remaining) > 0)
+            {
+                try
                 {
                     spin.SpinOnce(sleep1Threshold: -1);
                 }
-
-                _job = null;
+                catch (ThreadInterruptedException)
+                {
+                    interrupted = true;
+                }
             }
 
-            if (_failure is not null)
+            _job = null;
+            Exception? workerFailure = _failure;
+            if (callerFailure is not null && (callerFailure is not BarrierBrokenException || workerFailure is null))
             {
-                throw new AggregateException("a worker thread failed", _failure);
+                ExceptionDispatchInfo.Throw(callerFailure);
+            }
+
+            if (workerFailure is not null)
+            {
+                throw new AggregateException("a worker thread failed", workerFailure);
+            }
+
+            if (interrupted)
+            {
+                throw new ThreadInterruptedException();
             }
 
             return true;
@@ -98,7 +123,13 @@ internal sealed class WorkerPool
             }
             catch (Exception e)
             {
-                _failure = e;
+                // The first real failure is the one reported; the others were released from their barriers by it.
+                if (e is not BarrierBrokenException || Volatile.Read(ref _failure) is null)
+                {
+                    Interlocked.CompareExchange(ref _failure, e, null);
+                }
+
+                _job!.Abort();
             }
             finally
             {

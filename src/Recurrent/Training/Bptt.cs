@@ -249,6 +249,9 @@ internal static unsafe class Bptt
         public bool ByColumns;
         public SpinBarrier Barrier = SpinBarrier.Alone;
 
+        /// <inheritdoc/>
+        public void Abort() => Barrier.Break();
+
         public void Execute(int worker, int workers)
         {
             if (ByColumns)
