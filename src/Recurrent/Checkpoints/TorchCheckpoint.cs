@@ -22,6 +22,9 @@ internal static class TorchCheckpoint
     /// <summary>Nested dicts deeper than this are refused (a pickle can nest, or even contain itself, at will).</summary>
     private const int MaxDepth = 64;
 
+    /// <summary>Dict entries the walk may visit in all: far past any real checkpoint, short of a pickle that reuses one dict at every level.</summary>
+    private const int MaxEntries = 1_000_000;
+
     public static OrderedDictionary<string, Tensor<float>> Read(Stream stream, string source)
     {
         ZipArchive zip;
@@ -82,6 +85,7 @@ internal static class TorchCheckpoint
 
         var storages = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var result = new OrderedDictionary<string, Tensor<float>>(StringComparer.Ordinal);
+        int visited = 0;
         Flatten(dict, "", 0);
         return result;
 
@@ -94,6 +98,12 @@ internal static class TorchCheckpoint
 
             foreach ((object? key, object? value) in d.Items)
             {
+                if (++visited > MaxEntries)
+                {
+                    throw new InvalidDataException(
+                        $"{source}: the dicts hold more than {MaxEntries} entries in all (a pickle can reuse one dict at every level, which expands exponentially); a state_dict has far fewer");
+                }
+
                 if (key is not string name)
                 {
                     throw new InvalidDataException($"{source}: a dict key is a {RestrictedUnpickler.Describe(key)}; state_dict keys are strings");

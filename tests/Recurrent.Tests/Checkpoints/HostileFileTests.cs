@@ -146,6 +146,36 @@ public sealed class HostileFileTests
         Outcome(ZipWith(pickle)).Should().Contain("dicts nest deeper than 64 levels (or contain themselves)");
     }
 
+    /// <summary>
+    /// d0 = {}; d1 = {'a': d0, 'b': d0}; … d62 = {'a': d61, 'b': d61}: 1.4 KB whose walk visits 2^62 entries (it spun at
+    /// 100 % CPU indefinitely) is refused by the walk's budget, within seconds.
+    /// </summary>
+    [Fact]
+    public void DictsSharedAtEveryLevel_AreRefusedByTheWalksBudget()
+    {
+        var pickle = new List<byte> { 0x80, 2, (byte)'}', (byte)'q', 0, (byte)'0' };
+        const int levels = 62;
+        for (int level = 1; level <= levels; level++)
+        {
+            pickle.AddRange([(byte)'}', (byte)'(']);
+            foreach (char key in "ab")
+            {
+                pickle.AddRange([0x8c, 1, (byte)key, (byte)'h', (byte)(level - 1)]);
+            }
+
+            pickle.AddRange([(byte)'u', (byte)'q', (byte)level]);
+            if (level < levels)
+            {
+                pickle.Add((byte)'0');
+            }
+        }
+
+        pickle.Add((byte)'.');
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Outcome(ZipWith([.. pickle])).Should().Contain("the dicts hold more than 1000000 entries in all");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
+    }
+
     [Fact]
     public void NotADict_IsRefused() =>
         Outcome(ZipWith([0x80, 2, (byte)']', (byte)'.'])).Should().Contain("holds a list, not a state_dict");
