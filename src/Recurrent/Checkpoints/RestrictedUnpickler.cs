@@ -19,6 +19,10 @@ internal sealed class RestrictedUnpickler
     private readonly byte[] _data;
     private readonly string _source;
     private readonly List<object?> _stack = [];
+
+    /// <summary>Values the pickle may push in all (about 200,000 tensors' worth).</summary>
+    private const int MaxValues = 4_000_000;
+    private int _pushed;
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object?> _memo = [];
     private int _pos;
@@ -421,7 +425,17 @@ internal sealed class RestrictedUnpickler
         _ => value.GetType().Name,
     };
 
-    private void Push(object? value) => _stack.Add(value);
+    private void Push(object? value)
+    {
+        // Each value costs tens of bytes once built: a budget, so a small compressed pickle of millions of empty dicts
+        // cannot exhaust memory. A state_dict needs about 20 values per tensor.
+        if (++_pushed > MaxValues)
+        {
+            Fail(string.Create(CultureInfo.InvariantCulture, $"the pickle builds more than {MaxValues} values; a state_dict needs far fewer"));
+        }
+
+        _stack.Add(value);
+    }
 
     private object? Pop()
     {

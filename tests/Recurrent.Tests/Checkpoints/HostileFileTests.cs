@@ -176,6 +176,19 @@ public sealed class HostileFileTests
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>5 million EMPTY_DICT opcodes (a few KB once deflated) would build 5 million dicts: refused by the value budget.</summary>
+    [Fact]
+    public void PickleOfMillionsOfEmptyDicts_IsRefusedByTheValueBudget()
+    {
+        byte[] pickle = new byte[2 + 5_000_000 + 1];
+        (pickle[0], pickle[1]) = (0x80, 2);
+        pickle.AsSpan(2, 5_000_000).Fill((byte)'}');
+        pickle[^1] = (byte)'.';
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Outcome(ZipWith(pickle)).Should().Contain("the pickle builds more than 4000000 values");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1L << 30);
+    }
+
     [Fact]
     public void NotADict_IsRefused() =>
         Outcome(ZipWith([0x80, 2, (byte)']', (byte)'.'])).Should().Contain("holds a list, not a state_dict");
