@@ -22,6 +22,12 @@ internal static class TorchCheckpoint
     /// <summary>Nested dicts deeper than this are refused (a pickle can nest, or even contain itself, at will).</summary>
     private const int MaxDepth = 64;
 
+    /// <summary>
+    /// Elements that views larger than their storage (stride 0 repeats elements) may materialise in all: 64 MB, so a
+    /// 400-byte file cannot make the loader build gigabytes; a state_dict saves its tensors contiguous.
+    /// </summary>
+    private const long MaxRepeatedElements = 16L << 20;
+
     /// <summary>Dict entries the walk may visit in all: far past any real checkpoint, short of a pickle that reuses one dict at every level.</summary>
     private const int MaxEntries = 1_000_000;
 
@@ -86,6 +92,7 @@ internal static class TorchCheckpoint
         var storages = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var result = new OrderedDictionary<string, Tensor<float>>(StringComparer.Ordinal);
         int visited = 0;
+        long repeated = 0;
         Flatten(dict, "", 0);
         return result;
 
@@ -162,6 +169,12 @@ internal static class TorchCheckpoint
             {
                 throw new InvalidDataException(
                     $"{source}: tensor '{name}' (offset {t.Offset}, size {Text(sizes)}, stride {Text(strides)}) reaches past its storage '{t.Storage.Key}' of {storage.Length} elements");
+            }
+
+            if (count > storage.Length && (repeated += count) > MaxRepeatedElements)
+            {
+                throw new InvalidDataException(
+                    $"{source}: tensor '{name}' (size {Text(sizes)}, stride {Text(strides)}) views {count} elements over a storage of {storage.Length}; views larger than their storage may build {MaxRepeatedElements} elements in all (save the tensor with .contiguous())");
             }
 
             var values = new float[count];

@@ -132,6 +132,7 @@ public sealed class HostileFileTests
     [InlineData(4, 0, 2, -1, "neither may be negative")]
     [InlineData(4, 0, long.MaxValue / 2, 4, "which overflow")]
     [InlineData(1_000_000_000_000, 0, 2, 1, "should hold 1000000000000 Float elements")]
+    [InlineData(4, 0, 2_147_483_000, 0, "views 2147483000 elements over a storage of 4; views larger than their storage may build 16777216 elements in all")]
     public void TensorThatLiesAboutItsStorage_IsRefused(long numel, long offset, long size, long stride, string message)
     {
         byte[] pickle = TensorPickle(numel, offset, size, stride);
