@@ -47,7 +47,7 @@ internal static class TorchCheckpoint
         {
             try
             {
-                return ReadZip(zip, source);
+                return ReadZip(zip, stream.Length, source);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException && !e.Message.StartsWith(source, StringComparison.Ordinal))
             {
@@ -57,7 +57,7 @@ internal static class TorchCheckpoint
         }
     }
 
-    private static OrderedDictionary<string, Tensor<float>> ReadZip(ZipArchive zip, string source)
+    private static OrderedDictionary<string, Tensor<float>> ReadZip(ZipArchive zip, long fileBytes, string source)
     {
         ZipArchiveEntry? pickle = null;
         foreach (ZipArchiveEntry entry in zip.Entries)
@@ -81,8 +81,8 @@ internal static class TorchCheckpoint
         }
 
         string prefix = pickle.FullName[..(pickle.FullName.Length - "data.pkl".Length)];
-        bool bigEndian = zip.GetEntry(prefix + "byteorder") is { } order && ReadText(order, source) == "big";
-        object? root = RestrictedUnpickler.Load(ReadEntry(pickle, MaxPickleBytes, source), source);
+        bool bigEndian = zip.GetEntry(prefix + "byteorder") is { } order && ReadText(order, fileBytes, source) == "big";
+        object? root = RestrictedUnpickler.Load(ReadEntry(pickle, MaxPickleBytes, fileBytes, source), source);
         if (root is not PickleDict dict)
         {
             throw new InvalidDataException(
@@ -226,17 +226,27 @@ internal static class TorchCheckpoint
                     $"{source}: storage '{storage.Key}' should hold {storage.Count} {storage.Type} elements ({bytes} bytes), but its entry holds {entry.Length} bytes");
             }
 
-            float[] values = Convert(ReadEntry(entry, bytes, source), storage.Type, bigEndian);
+            float[] values = Convert(ReadEntry(entry, bytes, fileBytes, source), storage.Type, bigEndian);
             storages.Add(storage.Key, values);
             return values;
         }
     }
 
-    private static byte[] ReadEntry(ZipArchiveEntry entry, long maxBytes, string source)
+    /// <summary>
+    /// An entry's bytes, allocated only once its header is believable: no more than expected, no more compressed bytes than
+    /// the file holds, and no more than deflate can expand them to (1032:1), so a 1 KB file cannot claim gigabytes.
+    /// </summary>
+    private static byte[] ReadEntry(ZipArchiveEntry entry, long maxBytes, long fileBytes, string source)
     {
         if (entry.Length > maxBytes || entry.Length > Array.MaxLength)
         {
             throw new InvalidDataException($"{source}: entry {entry.FullName} claims {entry.Length} bytes, more than expected ({maxBytes})");
+        }
+
+        if (entry.CompressedLength > fileBytes || entry.Length > (entry.CompressedLength * 1032) + 1024)
+        {
+            throw new InvalidDataException(
+                $"{source}: entry {entry.FullName} claims {entry.Length} bytes from {entry.CompressedLength} compressed bytes in a file of {fileBytes}");
         }
 
         var data = new byte[entry.Length];
@@ -250,8 +260,8 @@ internal static class TorchCheckpoint
         return data;
     }
 
-    private static string ReadText(ZipArchiveEntry entry, string source) =>
-        System.Text.Encoding.ASCII.GetString(ReadEntry(entry, 64, source)).Trim();
+    private static string ReadText(ZipArchiveEntry entry, long fileBytes, string source) =>
+        System.Text.Encoding.ASCII.GetString(ReadEntry(entry, 64, fileBytes, source)).Trim();
 
     private static int Width(StorageType type) => type switch
     {

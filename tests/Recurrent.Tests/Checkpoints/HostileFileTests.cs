@@ -190,6 +190,31 @@ public sealed class HostileFileTests
         (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1L << 30);
     }
 
+    /// <summary>
+    /// A 0.5 KB zip whose central directory says the storage entry holds 2 GB (the pickle agreeing) is refused from its
+    /// header, before 2 GB are allocated: the file cannot hold that many compressed bytes.
+    /// </summary>
+    [Fact]
+    public void ZipEntryClaimingMoreBytesThanTheFileHolds_IsRefusedBeforeAllocating()
+    {
+        const uint claimed = 0x7FFF_FF00;
+        byte[] zip = ZipWith(TensorPickle(claimed / 4, 0, 2, 1));
+        byte[] name = Encoding.ASCII.GetBytes("archive/data/0");
+        for (int at = 0; at + 46 + name.Length <= zip.Length; at++)
+        {
+            // The central directory record of the storage entry: signature PK\x01\x02, sizes at +20 (compressed) and +24.
+            if (BinaryPrimitives.ReadUInt32LittleEndian(zip.AsSpan(at)) == 0x02014b50 && zip.AsSpan(at + 46, name.Length).SequenceEqual(name))
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(zip.AsSpan(at + 20), claimed);
+                BinaryPrimitives.WriteUInt32LittleEndian(zip.AsSpan(at + 24), claimed);
+            }
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Outcome(zip).Should().Contain("entry archive/data/0 claims 2147483392 bytes from 2147483392 compressed bytes in a file of");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1L << 30);
+    }
+
     [Fact]
     public void NotADict_IsRefused() =>
         Outcome(ZipWith([0x80, 2, (byte)']', (byte)'.'])).Should().Contain("holds a list, not a state_dict");
