@@ -497,13 +497,10 @@ public abstract class RnnBase : Module
         }
         else
         {
-            // The record keeps a copy of the input in the caller's layout (the caller may reuse its buffer before Backward)
-            // and runs on it by strides, as inference runs on the caller's rows.
+            // The record runs on its own copy of the input by strides, as inference runs on the caller's rows.
             TrainingScratch memory = _training.Rent();
-            float[] inputRows = memory.Get(TrainingArray.TapeInput, 0, input.Length, clear: false);
-            input.CopyTo(inputRows);
-            var tape = BpttTape.For(inputRows, memory);
-            LayerDriver.Forward(_spec, _packed, call with { Input = inputRows }, Dropout, dropoutRandom, ws, tape);
+            var tape = BpttTape.For(input, memory);
+            LayerDriver.Forward(_spec, _packed, call with { Input = tape.LayerInputs[0] }, Dropout, dropoutRandom, ws, tape);
 
             _training.Push(new ForwardRecord(shape, tape, packed ? batchSizes.ToArray() : null, packed ? sortedIndices.ToArray() : null), memory);
         }

@@ -227,10 +227,8 @@ public abstract class RnnCellBase : Module
         if (record is StepShape shape)
         {
             TrainingScratch memory = _training.Rent();
-            float[] inputCopy = memory.Get(TrainingArray.TapeInput, 0, input.Length, clear: false);
-            input.CopyTo(inputCopy);
-            var tape = BpttTape.For(inputCopy, memory);
-            LayerDriver.Forward(_spec, _packed, call with { Input = inputCopy }, 0f, null, ws, tape);
+            var tape = BpttTape.For(input, memory);
+            LayerDriver.Forward(_spec, _packed, call with { Input = tape.LayerInputs[0] }, 0f, null, ws, tape);
             _training.Push(new StepRecord(shape, tape), memory);
         }
         else

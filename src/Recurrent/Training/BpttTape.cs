@@ -52,10 +52,16 @@ internal sealed class BpttTape
     private bool _unpacked;
 
     /// <summary>
-    /// A tape whose first layer reads <paramref name="input"/> (the call's rows in its layout, kept as they are: a copy the record owns) and
-    /// whose arrays come from <paramref name="memory"/> (this record's own, reused by a later record once consumed).
+    /// A tape whose arrays come from <paramref name="memory"/> (this record's own, reused by a later record once consumed)
+    /// and whose first layer reads a copy of <paramref name="input"/> kept there, in the call's layout (the caller may reuse
+    /// its buffer before Backward); the forward runs on <see cref="LayerInputs"/>[0].
     /// </summary>
-    public static BpttTape For(float[] input, TrainingScratch memory) => new() { LayerInputs = [input], _scratch = memory };
+    public static BpttTape For(ReadOnlySpan<float> input, TrainingScratch memory)
+    {
+        float[] copy = memory.Get(TrainingArray.TapeInput, 0, input.Length, clear: false);
+        input.CopyTo(copy);
+        return new() { LayerInputs = [copy], _scratch = memory };
+    }
 
     /// <summary>The record of a call with no sequences (batch 0): nothing to backpropagate.</summary>
     public static BpttTape Empty(int seqLen) => new() { SeqLen = seqLen };

@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Numerics.Tensors;
 using FluentAssertions;
 using Recurrent.Tests.TestUtilities;

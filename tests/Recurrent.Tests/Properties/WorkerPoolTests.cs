@@ -1,7 +1,6 @@
 using System;
 using System.Diagnostics;
 using System.Threading;
-using System.Threading.Tasks;
 using FluentAssertions;
 using Recurrent.Engine;
 using Xunit;
