@@ -198,7 +198,8 @@ public sealed class Embedding : Module
         }
 
         var output = new float[outputLength];
-        lock (_weight)
+        // Renormalising writes the table, as in PyTorch; a plain lookup only reads it.
+        using (MaxNorm is null ? ReadingValues() : WritingValues())
         {
             if (MaxNorm is float maxNorm)
             {

@@ -90,12 +90,15 @@ public sealed class Linear : Module
         }
 
         float[] y = new float[rows * OutFeatures];
-        for (int r = 0; r < rows; r++)
+        using (ReadingValues())
         {
-            ReadOnlySpan<float> row = x.Slice(r * InFeatures, InFeatures);
-            for (int o = 0; o < OutFeatures; o++)
+            for (int r = 0; r < rows; r++)
             {
-                y[(r * OutFeatures) + o] = TensorPrimitives.Dot(row, _weight.Values.AsSpan(o * InFeatures, InFeatures)) + (_bias is null ? 0f : _bias.Values[o]);
+                ReadOnlySpan<float> row = x.Slice(r * InFeatures, InFeatures);
+                for (int o = 0; o < OutFeatures; o++)
+                {
+                    y[(r * OutFeatures) + o] = TensorPrimitives.Dot(row, _weight.Values.AsSpan(o * InFeatures, InFeatures)) + (_bias is null ? 0f : _bias.Values[o]);
+                }
             }
         }
 

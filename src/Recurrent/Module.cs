@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text;
+using System.Threading;
 using Recurrent.Internals;
 
 namespace Recurrent;
@@ -11,9 +13,14 @@ namespace Recurrent;
 /// The base of every layer, like <c>torch.nn.Module</c>: named parameters in PyTorch's registration order,
 /// <c>state_dict</c> save and load with PyTorch's keys, and the training/evaluation switch.
 /// </summary>
+[SuppressMessage("Design", "CA1001", Justification = "The values lock makes wait handles only under contention and the finalizer frees them; modules, as in PyTorch, are not disposed.")]
 public abstract class Module
 {
     private readonly List<KeyValuePair<string, Parameter>> _parameters = [];
+
+    // Held for writing while LoadStateDict copies values in, for reading by StateDict and by a forward that reads the
+    // values themselves rather than a packed snapshot (Linear, Embedding): each sees all old or all new values.
+    private readonly ReaderWriterLockSlim _valuesLock = new(LockRecursionPolicy.NoRecursion);
 
     /// <summary>Whether the module is in training mode (<c>module.training</c>); new modules are, as in PyTorch.</summary>
     public bool Training { get; private set; } = true;
@@ -65,9 +72,12 @@ public abstract class Module
     public OrderedDictionary<string, Tensor<float>> StateDict()
     {
         var state = new OrderedDictionary<string, Tensor<float>>(_parameters.Count);
-        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        using (ReadingValues())
         {
-            state.Add(p.Key, TensorData.Wrap((float[])p.Value.Values.Clone(), p.Value.Shape));
+            foreach (KeyValuePair<string, Parameter> p in _parameters)
+            {
+                state.Add(p.Key, TensorData.Wrap((float[])p.Value.Values.Clone(), p.Value.Shape));
+            }
         }
 
         return state;
@@ -137,15 +147,19 @@ public abstract class Module
             ThrowHelper.Argument(sb.ToString(), nameof(state));
         }
 
-        foreach (KeyValuePair<string, Parameter> p in _parameters)
+        using (WritingValues())
         {
-            if (state.TryGetValue(p.Key, out Tensor<float>? tensor) && tensor is not null)
+            foreach (KeyValuePair<string, Parameter> p in _parameters)
             {
-                TensorData.Read(tensor).CopyTo(p.Value.Values);
+                if (state.TryGetValue(p.Key, out Tensor<float>? tensor) && tensor is not null)
+                {
+                    TensorData.Read(tensor).CopyTo(p.Value.Values);
+                }
             }
+
+            OnParametersChanged();
         }
 
-        OnParametersChanged();
         return new LoadStateDictResult(missing, unexpected);
     }
 
@@ -154,6 +168,23 @@ public abstract class Module
 
     /// <summary>The arguments part of <see cref="ToString"/>, PyTorch's <c>extra_repr</c>.</summary>
     protected abstract string ExtraRepr();
+
+    /// <summary>
+    /// Holds the parameter values still for reading until disposed: forwards that read <see cref="Parameter.Values"/>
+    /// directly take it, so a concurrent <see cref="LoadStateDict"/> gives them all old or all new values.
+    /// </summary>
+    private protected ValuesLease ReadingValues()
+    {
+        _valuesLock.EnterReadLock();
+        return new ValuesLease(_valuesLock, write: false);
+    }
+
+    /// <summary>Holds the parameter values for writing until disposed (waits for every reader to leave).</summary>
+    private protected ValuesLease WritingValues()
+    {
+        _valuesLock.EnterWriteLock();
+        return new ValuesLease(_valuesLock, write: true);
+    }
 
     /// <summary>Called after <see cref="LoadStateDict"/> changed parameter values, so derived state (packed weights) can be rebuilt.</summary>
     protected virtual void OnParametersChanged()
@@ -230,4 +261,20 @@ public abstract class Module
     }
 
     private static string QuotedList(List<string> keys) => "\"" + string.Join("\", \"", keys) + "\"";
+
+    /// <summary>A held read or write lock on a module's values; <c>using</c> releases it.</summary>
+    private protected readonly ref struct ValuesLease(ReaderWriterLockSlim valuesLock, bool write)
+    {
+        public void Dispose()
+        {
+            if (write)
+            {
+                valuesLock.ExitWriteLock();
+            }
+            else
+            {
+                valuesLock.ExitReadLock();
+            }
+        }
+    }
 }
