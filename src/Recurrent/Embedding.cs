@@ -68,6 +68,8 @@ public sealed class Embedding : Module
         MaxNorm = maxNorm;
         NormType = normType;
         ScaleGradByFreq = scaleGradByFreq;
+        Parameter.CheckSize("weight", [numEmbeddings, embeddingDim], nameof(embeddingDim));
+        Parameter.CheckModelSize((double)numEmbeddings * embeddingDim, 1, nameof(numEmbeddings), $"Embedding({numEmbeddings}, {embeddingDim})");
         _weight = Register("weight", numEmbeddings, embeddingDim);
     }
 

@@ -37,6 +37,8 @@ public sealed class Linear : Module
 
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
+        Parameter.CheckSize("weight", [outFeatures, inFeatures], nameof(outFeatures));
+        Parameter.CheckModelSize(((double)outFeatures * inFeatures) + outFeatures, 2, nameof(outFeatures), $"Linear({inFeatures}, {outFeatures})");
         _weight = Register("weight", outFeatures, inFeatures);
         _bias = bias ? Register("bias", outFeatures) : null;
         Random random = Init.CreateRandom(seed);
@@ -172,9 +174,13 @@ public sealed class Linear : Module
         foreach (nint n in lengths[..^1])
         {
             rows *= n;
+            if (rows > Array.MaxLength)
+            {
+                ThrowHelper.Argument($"input {ShapeText.List(lengths)} has more rows than a .NET array holds ({Array.MaxLength})", "input");
+            }
         }
 
-        return checked((int)rows);
+        return (int)rows;
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Numerics.Tensors;
 using Recurrent.Internals;
 
@@ -21,7 +22,7 @@ public sealed class Parameter
 
     /// <summary>The element count of a parameter of <paramref name="shape"/>; one larger than a .NET array holds is refused.</summary>
     /// <exception cref="ArgumentException">The shape has more elements than an array holds.</exception>
-    internal static long CheckSize(string name, int[] shape)
+    internal static long CheckSize(string name, int[] shape, string paramName = "hiddenSize")
     {
         long length = 1;
         foreach (int d in shape)
@@ -31,11 +32,34 @@ public sealed class Parameter
             {
                 ThrowHelper.Argument(
                     $"{name} of shape {ShapeText.List(shape)} would have more than {Array.MaxLength} elements, the most a .NET array holds",
-                    "hiddenSize");
+                    paramName);
             }
         }
 
         return length;
+    }
+
+    /// <summary>
+    /// Refuses a model whose weights alone would need more memory than this process may use (the GC's
+    /// <see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>), before anything is allocated: such a model could only end in
+    /// an <see cref="OutOfMemoryException"/> part-way through building it.
+    /// </summary>
+    /// <param name="floats">Every weight's element count, summed (as a double: it may pass any integer type).</param>
+    /// <param name="parameters">How many parameter tensors the model has (each costs a few objects).</param>
+    /// <param name="paramName">The argument to name in the error.</param>
+    /// <param name="what">The model, for the message.</param>
+    /// <exception cref="ArgumentException">The estimate exceeds the memory available.</exception>
+    internal static void CheckModelSize(double floats, double parameters, string paramName, string what)
+    {
+        // The values, and the packed copy the recurrent kernels run on; a parameter's objects take a few hundred bytes.
+        double bytes = (floats * sizeof(float) * 2) + (parameters * 512);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (bytes > available)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"{what} would need about {bytes:0.###e0} bytes for its weights, more than the {available} bytes this process may use"),
+                paramName);
+        }
     }
 
     /// <summary>

@@ -83,17 +83,26 @@ public abstract class RnnBase : Module
 
         int d = _spec.NumDirections;
         int gateSize = _spec.GateSize;
-        _weights = new LayerWeights[numLayers * d];
-        _parameterSets = new Parameter?[numLayers * d][];
 
-        // Every weight's size is checked before any is allocated (a too-large layer fails without taking gigabytes first).
-        for (int layer = 0; layer < numLayers; layer++)
+        // Every weight's size, then the whole model's, is checked before any is allocated (a too-large model fails without
+        // taking gigabytes first). Layers after the first all have the same shapes.
+        double floats = 0;
+        for (int layer = 0; layer < Math.Min(numLayers, 2); layer++)
         {
             string suffix = string.Create(CultureInfo.InvariantCulture, $"_l{layer}");
             Parameter.CheckSize("weight_ih" + suffix, [gateSize, _spec.LayerInputSize(layer)]);
             Parameter.CheckSize("weight_hh" + suffix, [gateSize, _spec.OutputSize]);
             Parameter.CheckSize("weight_hr" + suffix, [projSize, hiddenSize]);
+            double layerFloats = ((double)gateSize * (_spec.LayerInputSize(layer) + _spec.OutputSize + 2)) + ((double)projSize * hiddenSize);
+            floats += layerFloats * d * (layer == 0 ? 1 : numLayers - 1);
         }
+
+        Parameter.CheckModelSize(
+            floats, 5.0 * numLayers * d, nameof(numLayers), string.Create(
+                CultureInfo.InvariantCulture,
+                $"{(kind == CellKind.Lstm ? "LSTM" : kind == CellKind.Gru ? "GRU" : "RNN")} with num_layers={numLayers}{(d == 2 ? ", bidirectional" : "")}, hidden_size={hiddenSize}"));
+        _weights = new LayerWeights[numLayers * d];
+        _parameterSets = new Parameter?[numLayers * d][];
 
         for (int layer = 0; layer < numLayers; layer++)
         {

@@ -46,6 +46,7 @@ public abstract class RnnCellBase : Module
         _random = Init.CreateRandom(seed);
         Parameter.CheckSize("weight_ih", [_spec.GateSize, inputSize]);
         Parameter.CheckSize("weight_hh", [_spec.GateSize, hiddenSize]);
+        Parameter.CheckModelSize((double)_spec.GateSize * ((double)inputSize + hiddenSize + 2), 4, nameof(hiddenSize), $"a {kind} cell of hidden_size {hiddenSize}");
         WeightIH = Register("weight_ih", _spec.GateSize, inputSize);
         WeightHH = Register("weight_hh", _spec.GateSize, hiddenSize);
         BiasIH = bias ? Register("bias_ih", _spec.GateSize) : null;

@@ -37,6 +37,12 @@ public static class RnnUtils
             ThrowHelper.Argument($"Cannot pack empty tensors. (input of shape {ShapeText.List(input.Lengths)})", nameof(input));
         }
 
+        // Refused before the lengths size anything (the batch sizes are as long as the longest sequence).
+        if (input.FlattenedLength > Array.MaxLength)
+        {
+            ThrowHelper.Argument($"input of shape {ShapeText.List(input.Lengths)} has more elements than a .NET array holds ({Array.MaxLength})", nameof(input));
+        }
+
         int steps = TensorData.Length(input, batchFirst ? 1 : 0);
         int batch = TensorData.Length(input, batchFirst ? 0 : 1);
         PackedChecks.Lengths(lengths, batch, steps, enforceSorted);
@@ -337,15 +343,21 @@ public static class RnnUtils
         return (int)elements;
     }
 
+    /// <summary>The elements of one step (the product of the trailing dimensions); more than an array holds is refused.</summary>
     private static int Features(ReadOnlySpan<nint> trailing)
     {
         long features = 1;
         foreach (nint n in trailing)
         {
-            features = checked(features * n);
+            features *= n;
+            if (features > Array.MaxLength)
+            {
+                ThrowHelper.Argument(
+                    $"a step of trailing shape {ShapeText.List(trailing)} has more elements than a .NET array holds ({Array.MaxLength})", "sequences");
+            }
         }
 
-        return checked((int)features);
+        return (int)features;
     }
 
     private static nint[] RowLengths(int rows, ReadOnlySpan<nint> trailing)

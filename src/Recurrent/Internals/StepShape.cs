@@ -1,3 +1,4 @@
+using System;
 using System.Globalization;
 using System.Numerics.Tensors;
 
@@ -25,12 +26,24 @@ internal readonly record struct StepShape(int Batch, bool Unbatched)
         CheckRank(h, input.Rank, module, hasCellState ? "hx[0]" : "hidden", nameof(h));
         CheckRank(c, input.Rank, module, "hx[1]", nameof(c));
 
+        if (input.FlattenedLength > Array.MaxLength)
+        {
+            ThrowHelper.Argument($"input of shape {ShapeText.List(input.Lengths)} has more elements than a .NET array holds ({Array.MaxLength})", nameof(input));
+        }
+
         bool unbatched = input.Rank == 1;
         var shape = new StepShape(unbatched ? 1 : TensorData.Length(input, 0), unbatched);
         int features = TensorData.Length(input, input.Rank - 1);
         if (features != inputSize)
         {
             ThrowHelper.Argument(string.Create(CultureInfo.InvariantCulture, $"input has inconsistent input_size: got {features} expected {inputSize}"), nameof(input));
+        }
+
+        if ((long)shape.Batch * hiddenSize > Array.MaxLength)
+        {
+            ThrowHelper.Argument(
+                string.Create(CultureInfo.InvariantCulture, $"input of shape {ShapeText.List(input.Lengths)} gives h' of {(long)shape.Batch * hiddenSize} elements (N={shape.Batch} × hidden_size={hiddenSize}), more than a .NET array holds"),
+                nameof(input));
         }
 
         shape.CheckState(h, hiddenSize, "hidden0", nameof(h));

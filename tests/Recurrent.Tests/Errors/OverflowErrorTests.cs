@@ -64,4 +64,50 @@ public sealed class OverflowErrorTests
         grads.GradInput.Lengths.ToArray().Should().Equal(1 << 29, 0, 1);
         grads.GradH0.Lengths.ToArray().Should().Equal(1, 0, 16);
     }
+
+    // Found by PublicApiFuzzTests; each threw an OverflowException or OutOfMemoryException, or allocated gigabytes first.
+
+    [Fact]
+    public void LayersTooManyToHold_AreRefusedBeforeAnythingIsAllocated()
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        new Action(() => _ = new Lstm(1, 65536, numLayers: int.MaxValue - 1)).Should().Throw<ArgumentException>();
+        new Action(() => _ = new Lstm(1, 1, numLayers: 1 << 30, bidirectional: true)).Should().Throw<ArgumentException>()
+            .WithMessage("LSTM with num_layers=1073741824, bidirectional, hidden_size=1 would need about * bytes for its weights, more than the * bytes this process may use*").And.ParamName.Should().Be("numLayers");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1 << 20);
+    }
+
+    [Fact]
+    public void PadSequence_StepLargerThanAnArray_IsRefused() =>
+        new Action(() => RnnUtils.PadSequence([Broadcast(1, 4, int.MaxValue)], batchFirst: true)).Should().Throw<ArgumentException>()
+            .WithMessage("a step of trailing shape [4, 2147483647] has more elements than a .NET array holds*");
+
+    [Fact]
+    public void CellForward_InputLargerThanAnArray_IsRefusedBeforeAllocating()
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        new Action(() => new RnnCell(2, 3).Forward(Broadcast(int.MaxValue, 2))).Should().Throw<ArgumentException>()
+            .WithMessage("input of shape [2147483647, 2] has more elements than a .NET array holds*");
+        new Action(() => new LstmCell(4, 1).Forward(Broadcast(1 << 30, 4))).Should().Throw<ArgumentException>();
+        new Action(() => new GruCell(1, 3).Forward(Broadcast(1 << 30, 1))).Should().Throw<ArgumentException>()
+            .WithMessage("input of shape [1073741824, 1] gives h' of 3221225472 elements (N=1073741824 × hidden_size=3), more than a .NET array holds*");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1 << 20);
+    }
+
+    [Fact]
+    public void LinearForward_MoreRowsThanAnArray_IsRefused() =>
+        new Action(() => new Linear(0, 1).Forward(Tensor.Create(Array.Empty<float>(), [int.MaxValue, 2, 1, 0]))).Should().Throw<ArgumentException>()
+            .WithMessage("input [2147483647, 2, 1, 0] has more rows than a .NET array holds*");
+
+    [Fact]
+    public void PackPaddedSequence_InputLargerThanAnArray_IsRefusedBeforeTheLengthsSizeAnything()
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        new Action(() => RnnUtils.PackPaddedSequence(Broadcast(int.MaxValue, 4, 3), [715827883, 3, 3, 1048576], enforceSorted: false))
+            .Should().Throw<ArgumentException>().WithMessage("input of shape [2147483647, 4, 3] has more elements than a .NET array holds*");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1 << 20);
+    }
+
+    /// <summary>A tensor of the given lengths whose every element is one stored value (all strides 0).</summary>
+    private static Tensor<float> Broadcast(params nint[] lengths) => Tensor.Create([0.5f], lengths, new nint[lengths.Length]);
 }
