@@ -27,7 +27,15 @@ public static class StateDict
     /// <returns>Names to tensors, in the file's order.</returns>
     /// <exception cref="InvalidDataException">The file is not a state_dict in a supported format, or it is damaged; the message says what was found.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static OrderedDictionary<string, Tensor<float>> Load(string path)
+    public static OrderedDictionary<string, Tensor<float>> Load(string path) => Load(path, null);
+
+    /// <summary>Reads a state_dict as <see cref="Load(string)"/> does, within the budgets of <paramref name="options"/>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Budgets; <see langword="null"/> for <see cref="StateDictLoadOptions.Default"/>.</param>
+    /// <returns>Names to tensors, in the file's order.</returns>
+    /// <exception cref="InvalidDataException">The file is not a state_dict in a supported format, is damaged, or passes a budget.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static OrderedDictionary<string, Tensor<float>> Load(string path, StateDictLoadOptions? options)
     {
         if (path is null)
         {
@@ -35,14 +43,15 @@ public static class StateDict
         }
 
         using FileStream stream = File.OpenRead(path);
-        return Load(stream, path);
+        return Load(stream, path, options);
     }
 
     /// <summary>Reads a state_dict from a seekable stream, as <see cref="Load(string)"/> does.</summary>
     /// <param name="stream">A readable, seekable stream positioned at the start of the file.</param>
     /// <param name="source">The name used in error messages.</param>
-    /// <exception cref="InvalidDataException">The data is not a state_dict in a supported format, or it is damaged.</exception>
-    public static OrderedDictionary<string, Tensor<float>> Load(Stream stream, string source = "stream")
+    /// <param name="options">Budgets; <see langword="null"/> for <see cref="StateDictLoadOptions.Default"/>.</param>
+    /// <exception cref="InvalidDataException">The data is not a state_dict in a supported format, is damaged, or passes a budget.</exception>
+    public static OrderedDictionary<string, Tensor<float>> Load(Stream stream, string source = "stream", StateDictLoadOptions? options = null)
     {
         if (stream is null)
         {
@@ -70,7 +79,7 @@ public static class StateDict
         {
             if (n >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] is 3 or 5 or 7)
             {
-                return TorchCheckpoint.Read(stream, source);
+                return TorchCheckpoint.Read(stream, source, options ?? StateDictLoadOptions.Default);
             }
 
             if (SafeTensors.Looks(head, length))

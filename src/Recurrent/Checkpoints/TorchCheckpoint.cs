@@ -22,16 +22,15 @@ internal static class TorchCheckpoint
     /// <summary>Nested dicts deeper than this are refused (a pickle can nest, or even contain itself, at will).</summary>
     private const int MaxDepth = 64;
 
-    /// <summary>
-    /// Elements that views larger than their storage (stride 0 repeats elements) may materialise in all: 64 MB, so a
-    /// 400-byte file cannot make the loader build gigabytes; a state_dict saves its tensors contiguous.
-    /// </summary>
-    private const long MaxRepeatedElements = 16L << 20;
-
     /// <summary>Dict entries the walk may visit in all: far past any real checkpoint, short of a pickle that reuses one dict at every level.</summary>
     private const int MaxEntries = 1_000_000;
 
-    public static OrderedDictionary<string, Tensor<float>> Read(Stream stream, string source)
+    /// <summary>
+    /// Reads the checkpoint. Views larger than their storage (stride 0 repeats elements) may materialise
+    /// <see cref="StateDictLoadOptions.MaxExpandedElements"/> in all (64 MB by default), so a 400-byte file cannot make the
+    /// loader build gigabytes; a state_dict saves its tensors contiguous.
+    /// </summary>
+    public static OrderedDictionary<string, Tensor<float>> Read(Stream stream, string source, StateDictLoadOptions options)
     {
         ZipArchive zip;
         try
@@ -47,7 +46,7 @@ internal static class TorchCheckpoint
         {
             try
             {
-                return ReadZip(zip, stream.Length, source);
+                return ReadZip(zip, stream.Length, source, options);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException && !e.Message.StartsWith(source, StringComparison.Ordinal))
             {
@@ -57,7 +56,7 @@ internal static class TorchCheckpoint
         }
     }
 
-    private static OrderedDictionary<string, Tensor<float>> ReadZip(ZipArchive zip, long fileBytes, string source)
+    private static OrderedDictionary<string, Tensor<float>> ReadZip(ZipArchive zip, long fileBytes, string source, StateDictLoadOptions options)
     {
         ZipArchiveEntry? pickle = null;
         foreach (ZipArchiveEntry entry in zip.Entries)
@@ -171,10 +170,10 @@ internal static class TorchCheckpoint
                     $"{source}: tensor '{name}' (offset {t.Offset}, size {Text(sizes)}, stride {Text(strides)}) reaches past its storage '{t.Storage.Key}' of {storage.Length} elements");
             }
 
-            if (count > storage.Length && (repeated += count) > MaxRepeatedElements)
+            if (count > storage.Length && (repeated += count) > options.MaxExpandedElements)
             {
                 throw new InvalidDataException(
-                    $"{source}: tensor '{name}' (size {Text(sizes)}, stride {Text(strides)}) views {count} elements over a storage of {storage.Length}; views larger than their storage may build {MaxRepeatedElements} elements in all (save the tensor with .contiguous())");
+                    $"{source}: tensor '{name}' (size {Text(sizes)}, stride {Text(strides)}) views {count} elements over a storage of {storage.Length}; views larger than their storage may build {options.MaxExpandedElements} elements in all (StateDictLoadOptions.MaxExpandedElements; or save the tensor with .contiguous())");
             }
 
             var values = new float[count];

@@ -18,7 +18,7 @@ internal sealed class WorkerPool
     private IParallelJob? _job;
     private int _workers;
     private int _remaining;
-    private Exception? _failure;
+    private ExceptionDispatchInfo? _failure;
 
     private WorkerPool(int threads)
     {
@@ -86,15 +86,20 @@ internal sealed class WorkerPool
             }
 
             _job = null;
-            Exception? workerFailure = _failure;
+
+            // The first real failure reaches the caller as itself (with the worker's stack trace), whoever had it. An
+            // interrupt caught while waiting is not lost: it is thrown here, or re-armed for the caller's next wait.
+            ExceptionDispatchInfo? workerFailure = _failure;
             if (callerFailure is not null && (callerFailure is not BarrierBrokenException || workerFailure is null))
             {
+                Rearm(interrupted);
                 ExceptionDispatchInfo.Throw(callerFailure);
             }
 
             if (workerFailure is not null)
             {
-                throw new AggregateException("a worker thread failed", workerFailure);
+                Rearm(interrupted);
+                workerFailure.Throw();
             }
 
             if (interrupted)
@@ -107,6 +112,14 @@ internal sealed class WorkerPool
         finally
         {
             Monitor.Exit(_gate);
+        }
+    }
+
+    private static void Rearm(bool interrupted)
+    {
+        if (interrupted)
+        {
+            Thread.CurrentThread.Interrupt();
         }
     }
 
@@ -126,7 +139,7 @@ internal sealed class WorkerPool
                 // The first real failure is the one reported; the others were released from their barriers by it.
                 if (e is not BarrierBrokenException || Volatile.Read(ref _failure) is null)
                 {
-                    Interlocked.CompareExchange(ref _failure, e, null);
+                    Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
                 }
 
                 _job!.Abort();

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Numerics.Tensors;
 using System.Text;
 using System.Threading.Tasks;
 using FluentAssertions;
@@ -137,6 +138,20 @@ public sealed class HostileFileTests
     {
         byte[] pickle = TensorPickle(numel, offset, size, stride);
         Outcome(ZipWith(pickle, storageBytes: 16)).Should().Contain(message);
+    }
+
+    /// <summary>An expanded view (stride 0) past the default budget loads once the caller raises it, and is refused below it.</summary>
+    [Fact]
+    public void ExpandedViewPastTheDefaultBudget_LoadsWhenTheOptionRaisesIt()
+    {
+        byte[] file = ZipWith(TensorPickle(4, 0, 20_000_000, 0), storageBytes: 16);
+        Outcome(file).Should().Contain("views larger than their storage may build 16777216 elements in all (StateDictLoadOptions.MaxExpandedElements");
+        using var stream = new MemoryStream(file);
+        Tensor<float> loaded = StateDict.Load(stream, "expanded", new StateDictLoadOptions { MaxExpandedElements = 20_000_000 }).Values.Single();
+        loaded.Lengths.ToArray().Should().Equal(20_000_000);
+        stream.Position = 0;
+        new Action(() => StateDict.Load(stream, "expanded", new StateDictLoadOptions { MaxExpandedElements = 19_999_999 })).Should().Throw<InvalidDataException>();
+        new Action(() => _ = new StateDictLoadOptions { MaxExpandedElements = -1 }).Should().Throw<ArgumentOutOfRangeException>();
     }
 
     [Fact]
