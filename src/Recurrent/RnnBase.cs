@@ -28,7 +28,14 @@ public abstract class RnnBase : Module
     private readonly TrainingMemory<ForwardRecord> _training = new();
 
     /// <inheritdoc/>
-    private protected override void ReleaseTrainingMemory() => _training.Release();
+    private protected override void ReleaseTrainingMemory()
+    {
+        _training.Release();
+        foreach (PackedLayer layer in _packed)
+        {
+            layer.ReleaseBackward();
+        }
+    }
 
     private protected RnnBase(
         CellKind kind, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, float dropout, bool bidirectional, int projSize, int? seed)
@@ -157,7 +164,7 @@ public abstract class RnnBase : Module
         var packed = new PackedLayer[_weights.Length];
         for (int i = 0; i < packed.Length; i++)
         {
-            packed[i] = new PackedLayer(_spec.Kind, _spec.LayerInputSize(i / _spec.NumDirections), HiddenSize, _spec.OutputSize, _weights[i]);
+            packed[i] = new PackedLayer(_spec.Kind, _spec.LayerInputSize(i / _spec.NumDirections), HiddenSize, _spec.OutputSize, _weights[i], _packed.Length > i ? _packed[i] : null);
         }
 
         _packed = packed;

@@ -22,7 +22,14 @@ public abstract class RnnCellBase : Module
     private readonly TrainingMemory<StepRecord> _training = new();
 
     /// <inheritdoc/>
-    private protected override void ReleaseTrainingMemory() => _training.Release();
+    private protected override void ReleaseTrainingMemory()
+    {
+        _training.Release();
+        foreach (PackedLayer layer in _packed)
+        {
+            layer.ReleaseBackward();
+        }
+    }
     private readonly Random _random;
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
@@ -82,7 +89,7 @@ public abstract class RnnCellBase : Module
     /// <inheritdoc/>
     protected override void OnParametersChanged()
     {
-        _packed = [new PackedLayer(_spec.Kind, InputSize, HiddenSize, HiddenSize, _weights[0])];
+        _packed = [new PackedLayer(_spec.Kind, InputSize, HiddenSize, HiddenSize, _weights[0], _packed.Length > 0 ? _packed[0] : null)];
     }
 
     /// <summary>Draws every parameter from U(-1/√hidden_size, 1/√hidden_size), as <c>reset_parameters</c> does.</summary>

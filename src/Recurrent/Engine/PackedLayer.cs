@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using Recurrent.Kernels;
 using Recurrent.Kernels.Cells;
 
@@ -12,14 +13,35 @@ namespace Recurrent.Engine;
 /// register blocks. W_hrᵀ (LSTM projection) is a plain 64-wide <see cref="PackedMatrix"/>.
 /// Biases are pre-summed: <c>b_ih + b_hh</c> for every gate except GRU's n, whose <c>b_hn</c> stays on the recurrent side
 /// because r multiplies <c>W_hn h + b_hn</c>.
+/// The backward pass multiplies by the weights the other way round (W, not Wᵀ); <see cref="Backward"/> packs them so, in
+/// the same format, on this version's first Backward (inference never does).
 /// </summary>
 internal sealed class PackedLayer
 {
+    private readonly LayerWeights _source;
+    private BackwardOperands? _backward;
+
+    // The previous version's backward operands, refilled rather than reallocated on this version's first Backward (a
+    // training loop makes a new PackedLayer at every optimizer step).
+    private BackwardOperands? _recycled;
+
     /// <summary>Hidden units per panel of the LSTM projection (one gate: 64 floats wide).</summary>
     public const int ProjUnit = 64;
 
-    public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w)
+    /// <param name="kind">The cell.</param>
+    /// <param name="inputSize">K of the input projection.</param>
+    /// <param name="hidden">H, units per gate.</param>
+    /// <param name="hiddenIn">K of the recurrent product (proj_size when projecting).</param>
+    /// <param name="w">The weights, read now and (for <see cref="Backward"/>) on this version's first Backward.</param>
+    /// <param name="previous">The version this one replaces: its backward operands' memory is taken over (it builds new ones if asked again).</param>
+    public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w, PackedLayer? previous = null)
     {
+        _source = w;
+        if (previous is not null)
+        {
+            _recycled = Interlocked.Exchange(ref previous._backward, null);
+        }
+
         Kind = kind;
         CellTraits cell = kind.Traits();
         Gates = cell.Gates;
@@ -61,6 +83,31 @@ internal sealed class PackedLayer
 
     public CellKind Kind { get; }
 
+    /// <summary>
+    /// W_ih <c>(G·H, H_in)</c>, W_hh <c>(G·H, H_out)</c> and W_hr <c>(P, H)</c> packed as the right-hand operands of the
+    /// backward's products (dX = dG·W_ih, dh = dG·W_hh, dh_full = dh·W_hr); built once per version of the weights (a
+    /// parameter change makes a new PackedLayer, so no stamp is needed) and dropped by <see cref="ReleaseBackward"/>.
+    /// </summary>
+    public BackwardOperands Backward
+    {
+        get
+        {
+            BackwardOperands? packed = Volatile.Read(ref _backward);
+            if (packed is null)
+            {
+                int g = Gates * Hidden;
+                BackwardOperands? old = Interlocked.Exchange(ref _recycled, null);
+                packed = new BackwardOperands(
+                    Pack(old?.WeightIH, _source.WeightIH, g, InputSize),
+                    Pack(old?.WeightHH, _source.WeightHH, g, HiddenIn),
+                    _source.WeightHR is { } whr ? Pack(old?.WeightHR, whr, HiddenIn, Hidden) : null);
+                Volatile.Write(ref _backward, packed);
+            }
+
+            return packed;
+        }
+    }
+
     /// <summary>U: hidden units per panel.</summary>
     public int Unit { get; }
 
@@ -98,9 +145,23 @@ internal sealed class PackedLayer
 
     public int ProjPanels { get; }
 
+    /// <summary>Lets the backward operands go (a module switched to inference); the next Backward packs them again.</summary>
+    public void ReleaseBackward() => Volatile.Write(ref _backward, null);
+
     /// <summary>Panels that hold <paramref name="hidden"/> units: the last one padded with zero weights.</summary>
     public static int PanelsFor(CellTraits cell, int hidden) => (hidden + cell.Unit - 1) / cell.Unit;
 
     /// <summary>The packed column of gate <paramref name="gate"/>, hidden unit <paramref name="unit"/>.</summary>
     public int PackedColumn(int gate, int unit) => ((unit / Unit) * Gates * Unit) + (gate * Unit) + (unit % Unit);
+
+    /// <summary><paramref name="w"/> <c>(k, n)</c> packed, into <paramref name="reuse"/> when it has that shape.</summary>
+    private static PackedMatrix Pack(PackedMatrix? reuse, ReadOnlySpan<float> w, int k, int n)
+    {
+        PackedMatrix matrix = reuse is not null && reuse.K == k && reuse.N == n ? reuse : new PackedMatrix(k, n);
+        matrix.Fill(w);
+        return matrix;
+    }
+
+    /// <summary>The weights as the backward multiplies by them; <see cref="WeightHR"/> only with a projection.</summary>
+    internal sealed record BackwardOperands(PackedMatrix WeightIH, PackedMatrix WeightHH, PackedMatrix? WeightHR);
 }

@@ -83,7 +83,8 @@ internal static unsafe class Bptt
         float[] dhNext = scratch.Get(TrainingArray.DhNext, index, batch * hOut, clear: false);
         float[] dhf = scratch.Get(TrainingArray.DhFull, index, batch * hidden, clear: false);
         float[] dhAll = project ? scratch.Get(TrainingArray.DhAll, index, rows * hOut, clear: false) : [];
-        PackedMatrix whh = scratch.PackWeights(TrainingArray.PackedWhh, index, tape.Layer(index), w.WeightHH, g, hOut);
+        PackedLayer.BackwardOperands operands = tape.Layer(index).Backward;
+        PackedMatrix whh = operands.WeightHH;
         if (!gradHN.IsEmpty)
         {
             gradHN.CopyTo(dh);
@@ -113,7 +114,7 @@ internal static unsafe class Bptt
                 DhNext = dhNext,
                 DhFull = dhf,
                 DhAll = dhAll,
-                Whr = project ? scratch.PackWeights(TrainingArray.PackedWhr, index, tape.Layer(index), w.WeightHR!, hOut, hidden) : null,
+                Whr = operands.WeightHR,
                 Whh = whh,
                 GradH0 = pGradH0,
                 GradC0 = pGradC0,
@@ -158,7 +159,7 @@ internal static unsafe class Bptt
             }
         }
 
-        DenseGemm.Multiply(gi, rows, g, scratch.PackWeights(TrainingArray.PackedWih, index, tape.Layer(index), w.WeightIH, g, inputSize), gradInput, inputSize, accumulate: true);
+        DenseGemm.Multiply(gi, rows, g, operands.WeightIH, gradInput, inputSize, accumulate: true);
         if (project)
         {
             // dW_hr += dHᵀ·H_full over every row: the same shape of product as the other weight gradients.

@@ -62,11 +62,6 @@ internal enum TrainingArray
     GatesTransposed,
     GatesPacked,
 
-    /// <summary>W_ih, W_hh and W_hr packed for the backward's products.</summary>
-    PackedWih,
-    PackedWhh,
-    PackedWhr,
-
     /// <summary>Where the gradient of a frozen parameter goes (and is dropped).</summary>
     FrozenWih,
     FrozenWhh,

@@ -16,7 +16,6 @@ internal sealed class TrainingScratch
     private readonly Dictionary<(TrainingArray Name, int Index), float[]> _arrays = [];
     private readonly Dictionary<(TrainingArray Name, int Index), int[]> _indices = [];
     private readonly Dictionary<(TrainingArray Name, int Index), PackedMatrix> _matrices = [];
-    private readonly Dictionary<(TrainingArray Name, int Index), object> _stamps = [];
 
     /// <summary>The floats held (an index counts as one: both are 4 bytes), for memory budgets and diagnostics.</summary>
     public long HeldFloats
@@ -49,7 +48,6 @@ internal sealed class TrainingScratch
         _arrays.Clear();
         _indices.Clear();
         _matrices.Clear();
-        _stamps.Clear();
     }
 
     /// <summary>An array of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>, otherwise holding whatever it last held.</summary>
@@ -89,24 +87,6 @@ internal sealed class TrainingScratch
         }
 
         return array;
-    }
-
-    /// <summary>
-    /// Weights packed once per version: <paramref name="stamp"/> is an object that changes whenever the weights do (the
-    /// module's forward packing, rebuilt on every parameter change), so a training loop re-packs after each optimizer step
-    /// and a cell stepped many times between steps packs once.
-    /// </summary>
-    public PackedMatrix PackWeights(TrainingArray name, int index, object stamp, ReadOnlySpan<float> b, int k, int n)
-    {
-        if (_matrices.TryGetValue((name, index), out PackedMatrix? matrix) && matrix.K == k && matrix.N == n
-            && _stamps.TryGetValue((name, index), out object? packedFor) && ReferenceEquals(packedFor, stamp))
-        {
-            return matrix;
-        }
-
-        matrix = Pack(name, index, b, k, n);
-        _stamps[(name, index)] = stamp;
-        return matrix;
     }
 
     /// <summary><paramref name="b"/> (row-major <c>(k, n)</c>) packed for the panel kernels, into the matrix this name kept.</summary>
