@@ -156,6 +156,82 @@ public sealed class SpanApiTests
         }
     }
 
+    /// <summary>
+    /// The one branch of the span path that depends on timing: a call that finds the worker pool held by another caller
+    /// runs on its own thread instead. Held here on purpose, so that branch is measured every time.
+    /// </summary>
+    [Fact]
+    public void SpanCalls_WhileThePoolIsHeldByAnotherCaller_AllocateNothing()
+    {
+        if (Engine.WorkerPool.Shared.MaxWorkers < 2)
+        {
+            return; // one core: no pool to hold
+        }
+
+        var lstm = new Lstm(32, 64, numLayers: 2, bidirectional: true, seed: 1).Eval();
+        var gru = new Gru(32, 256, seed: 2).Eval();
+        const int batch = 4, seq = 10;
+        float[] x = T.Values(T.Random(4, 1f, seq, batch, 32));
+        float[] output = new float[seq * batch * 128], hN = new float[4 * batch * 64], cN = new float[4 * batch * 64];
+        float[] gruOut = new float[seq * batch * 256], gruH = new float[batch * 256];
+        var workspace = new RecurrentWorkspace();
+        void Calls()
+        {
+            lstm.Forward(x, new SequenceShape(seq, batch, 32), default, default, output, hN, cN, workspace);
+            gru.Forward(x, new SequenceShape(seq, batch, 32), default, gruOut, gruH, workspace);
+        }
+
+        int saved = Parallelism.NumThreads;
+        Parallelism.NumThreads = 2;
+        using var release = new System.Threading.ManualResetEventSlim();
+        using var holding = new System.Threading.ManualResetEventSlim();
+        var holder = new System.Threading.Thread(() =>
+        {
+            while (!Engine.WorkerPool.Shared.TryRun(new HoldingJob(holding, release), 2))
+            {
+                System.Threading.Thread.Sleep(1);
+            }
+        });
+        using var parallelRuns = new Properties.ParallelRunListener();
+        try
+        {
+            Calls(); // on the pool: sizes the workspaces for two workers
+            parallelRuns.Count.Should().BeGreaterThan(0, "these calls run on the pool when it is free");
+            holder.Start();
+            holding.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue("the holder takes the pool");
+            Calls(); // the single-threaded fallback, compiled and sized
+            Calls();
+            int runs = parallelRuns.Count;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++)
+            {
+                Calls();
+            }
+
+            (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0, "calls that find the pool busy allocate nothing");
+            parallelRuns.Count.Should().Be(runs, "every measured call found the pool busy");
+        }
+        finally
+        {
+            release.Set();
+            holder.Join();
+            Parallelism.NumThreads = saved;
+        }
+    }
+
+    /// <summary>Holds the worker pool until released.</summary>
+    private sealed class HoldingJob(System.Threading.ManualResetEventSlim holding, System.Threading.ManualResetEventSlim release) : Engine.IParallelJob
+    {
+        public void Execute(int worker, int workers)
+        {
+            if (worker == 0)
+            {
+                holding.Set();
+                release.Wait();
+            }
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
