@@ -93,7 +93,8 @@ public sealed class WorkerPoolTests(Xunit.Abstractions.ITestOutputHelper output)
                     {
                         interrupted++;
                     }
-                });
+                })
+                { IsBackground = true }; // a jammed pool fails the test instead of keeping the process alive
                 caller.Start();
                 var clock = Stopwatch.StartNew();
                 while (clock.Elapsed < TimeSpan.FromSeconds(3) && Volatile.Read(ref interrupted) < 1000)
@@ -132,7 +133,8 @@ public sealed class WorkerPoolTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 Failure = e;
             }
-        });
+        })
+        { IsBackground = true };
         Failure = null;
         thread.Start();
         thread.Join(TimeSpan.FromSeconds(30)).Should().BeTrue("the pool must not hang");
