@@ -72,8 +72,10 @@ internal sealed class ShapeWalkthrough(TextWriter output)
 
     public void Encoder()
     {
-        const int vocabulary = 1000, embeddingDim = 64, hidden = 128, batch = 100, seq = 5;
-        output.WriteLine("== Encoder: Embedding + GRU(batch_first=True), batch 100, sequence 5, hidden 128 ==");
+        // The classic seq2seq encoder: nn.Embedding(vocab, hidden_size) then nn.GRU(hidden_size, hidden_size,
+        // batch_first=True), the embedding as wide as the hidden state, on a (100, 5) batch of token ids.
+        const int vocabulary = 1000, hidden = 128, embeddingDim = hidden, batch = 100, seq = 5;
+        output.WriteLine("== Encoder: Embedding(1000, 128) + GRU(128, 128, batch_first=True), batch 100, sequence 5 ==");
         var embedding = new Embedding(vocabulary, embeddingDim, paddingIdx: 0, seed: 0);
         var gru = new Gru(embeddingDim, hidden, batchFirst: true, seed: 0).Eval();
         output.WriteLine($"   modules: {embedding}, {gru}");
@@ -82,7 +84,7 @@ internal sealed class ShapeWalkthrough(TextWriter output)
         var tokens = Tensor.Create(ids, [batch, seq]);
         Row("tokens", tokens.Lengths, "(N=100, L=5)", "token ids in [0, 1000), Tensor<long>");
         Tensor<float> embedded = embedding.Forward(tokens);
-        Print("embedded", embedded, "(N=100, L=5, H_in=64)", "each id replaced by its 64-wide row of the table");
+        Print("embedded", embedded, "(N=100, L=5, H_in=128)", "each id replaced by its 128-wide row of the table");
         (Tensor<float> outputs, Tensor<float> hN) = gru.Forward(embedded);
         SequenceShape shape = SequenceShape.Of(embedded, batchFirst: true);
         Print("output", outputs, shape.WithFeatures(hidden).Describe("H_out"), "h at every step: what an attention decoder reads");
