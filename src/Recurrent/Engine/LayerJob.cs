@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Recurrent.Kernels;
+using Recurrent.Kernels.Formats;
 using Recurrent.Training;
 
 namespace Recurrent.Engine;
@@ -236,14 +237,13 @@ internal sealed unsafe class LayerJob : IParallelJob
         ref float ig = ref Unsafe.Add(ref pass.Gates, rowBase * w.PackedGateSize);
         ref float target = ref w.WeightHR is not null ? ref pass.HiddenFull : ref dst;
         nint ldt = w.WeightHR is not null ? padded : pass.Ldh;
-        ref float whh = ref MemoryMarshal.GetArrayDataReference(w.WeightHH.Data);
         ref float bhn = ref w.BiasHN is null ? ref pass.Tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
         ref float tile = ref pass.Tile;
         int kc = PanelKernels.KBlock(pw);
         bool blocked = end - rs > 4 && k > kc;
         for (int p = pass.Sp0; p < pass.Sp1; p++)
         {
-            ref float panel = ref Unsafe.Add(ref whh, p * k * pw);
+            ref byte panel = ref w.WeightHH.Panel(p);
             int unit0 = p * w.Unit;
             int valid = Math.Min(w.Unit, hidden - unit0);
 
@@ -256,7 +256,7 @@ internal sealed unsafe class LayerJob : IParallelJob
                 int to = segment == 0 ? Math.Min(end, carried) : end;
                 var gatesOnTile = new GateEpilogue<TRecorder>(
                     w, recorder, pass.Index, t, unit0, valid, ref Unsafe.Add(ref ig, p * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0), ref Unsafe.Add(ref pass.Cell, unit0), padded, ref Unsafe.Add(ref hp, unit0), ld, ref Unsafe.Add(ref target, unit0), ldt);
-                DenseGemm.PanelBlocks(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
+                DenseGemm.PanelBlocks<Float32Weights, GateEpilogue<TRecorder>>(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
             }
         }
     }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Recurrent.Engine;
+using Recurrent.Kernels.Formats;
 
 namespace Recurrent.Kernels;
 
@@ -24,7 +25,8 @@ internal static unsafe class DenseGemm
     /// <param name="ldc"></param>
     /// <param name="accumulate"></param>
     /// <param name="parallel">False inside a job already running on the worker pool (the pool does not nest).</param>
-    public static void Multiply(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, bool accumulate, bool parallel = true)
+    public static void Multiply<TW>(ReadOnlySpan<float> a, int m, int lda, PackedMatrix<TW> b, Span<float> c, int ldc, bool accumulate, bool parallel = true)
+        where TW : struct, IWeightFormat
     {
         if (m == 0 || b.N == 0)
         {
@@ -34,7 +36,7 @@ internal static unsafe class DenseGemm
         int threads = parallel ? ThreadPolicy.MaxThreads : 1;
         fixed (float* pa = a, pc = c)
         {
-            var job = new GemmJob(pa, m, lda, b, pc, ldc, accumulate);
+            var job = new GemmJob<TW>(pa, m, lda, b, pc, ldc, accumulate);
             if (threads <= 1 || (long)m * b.K * b.N < ThreadPolicy.MinParallelProductWork || !WorkerPool.Shared.TryRun(job, threads))
             {
                 job.Execute(0, 1);
@@ -46,7 +48,8 @@ internal static unsafe class DenseGemm
     /// <c>C (M, ·) (+)= A · B</c> for B's panels [<paramref name="p0"/>, <paramref name="p1"/>) only, on the calling thread
     /// (a worker's share); allocates nothing.
     /// </summary>
-    public static void MultiplyPanels(ReadOnlySpan<float> a, int m, int lda, PackedMatrix b, Span<float> c, int ldc, int p0, int p1, bool accumulate = true)
+    public static void MultiplyPanels<TW>(ReadOnlySpan<float> a, int m, int lda, PackedMatrix<TW> b, Span<float> c, int ldc, int p0, int p1, bool accumulate = true)
+        where TW : struct, IWeightFormat
     {
         fixed (float* pa = a, pc = c)
         {
@@ -62,17 +65,18 @@ internal static unsafe class DenseGemm
     /// (a block of the panel stays in L1 while every 4-row block of A passes over it) straight into C; a partial last panel
     /// goes through a 4-row tile and stores only its valid columns.
     /// </summary>
-    private static void Panel(float* a, int lda, PackedMatrix b, float* c, int ldc, bool accumulate, int p, int r0, int r1)
+    private static void Panel<TW>(float* a, int lda, PackedMatrix<TW> b, float* c, int ldc, bool accumulate, int p, int r0, int r1)
+        where TW : struct, IWeightFormat
     {
         int k = b.K, w = b.PanelWidth, valid = Math.Min(w, b.N - (p * w));
-        ref float panel = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b.Data), p * k * w);
+        ref byte panel = ref b.Panel(p);
         ref float aRef = ref Unsafe.AsRef<float>(a);
         ref float cRef = ref Unsafe.AsRef<float>(c + (p * w));
         if (valid == w && k > 0)
         {
             // K-blocking pays when several row blocks share a block of the panel; one row block takes the whole K in one go.
             var none = default(NoEpilogue);
-            PanelBlocks(ref aRef, lda, r0, r1, ref panel, k, w, ref Unsafe.Add(ref cRef, (nint)r0 * ldc), ldc, r0, blocked: r1 - r0 > 4, reuseTile: false, accumulate, ref none);
+            PanelBlocks<TW, NoEpilogue>(ref aRef, lda, r0, r1, ref panel, k, w, ref Unsafe.Add(ref cRef, (nint)r0 * ldc), ldc, r0, blocked: r1 - r0 > 4, reuseTile: false, accumulate, ref none);
             return;
         }
 
@@ -90,8 +94,7 @@ internal static unsafe class DenseGemm
             int kc = PanelKernels.KBlock(w);
             for (int k0 = 0; k0 < k; k0 += kc)
             {
-                PanelKernels.Multiply(
-                    ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, mr, ref Unsafe.Add(ref panel, k0 * w), Math.Min(kc, k - k0), w, ref MemoryMarshal.GetReference(tile), w, accumulate: true);
+                TW.Multiply(ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, mr, ref panel, k0, Math.Min(kc, k - k0), w, ref MemoryMarshal.GetReference(tile), w, accumulate: true);
             }
 
             for (int i = 0; i < mr; i++)
@@ -206,8 +209,9 @@ internal static unsafe class DenseGemm
     /// with <paramref name="reuseTile"/>, all into the first (the epilogue consumes each at once). Once a row block's K is
     /// complete, <paramref name="epilogue"/> runs on it while it is in L1 (the forward's gate math; nothing for a plain product).
     /// </summary>
-    public static void PanelBlocks<TEpilogue>(
-        ref float a, nint lda, int from, int to, ref float panel, int k, int width, ref float c, nint ldc, int cBase, bool blocked, bool reuseTile, bool accumulate, ref TEpilogue epilogue)
+    public static void PanelBlocks<TW, TEpilogue>(
+        ref float a, nint lda, int from, int to, ref byte panel, int k, int width, ref float c, nint ldc, int cBase, bool blocked, bool reuseTile, bool accumulate, ref TEpilogue epilogue)
+        where TW : struct, IWeightFormat
         where TEpilogue : ITileEpilogue, allows ref struct
     {
         if (blocked)
@@ -218,8 +222,7 @@ internal static unsafe class DenseGemm
                 int kb = Math.Min(kc, k - k0);
                 for (int r0 = from; r0 < to; r0 += 4)
                 {
-                    PanelKernels.Multiply(
-                        ref Unsafe.Add(ref a, (r0 * lda) + k0), lda, Math.Min(4, to - r0), ref Unsafe.Add(ref panel, k0 * width), kb, width, ref Unsafe.Add(ref c, (r0 - cBase) * ldc), ldc, accumulate || k0 > 0);
+                    TW.Multiply(ref Unsafe.Add(ref a, (r0 * lda) + k0), lda, Math.Min(4, to - r0), ref panel, k0, kb, width, ref Unsafe.Add(ref c, (r0 - cBase) * ldc), ldc, accumulate || k0 > 0);
                 }
             }
         }
@@ -230,7 +233,7 @@ internal static unsafe class DenseGemm
             ref float block = ref reuseTile && !blocked ? ref c : ref Unsafe.Add(ref c, (r0 - cBase) * ldc);
             if (!blocked)
             {
-                PanelKernels.Multiply(ref Unsafe.Add(ref a, r0 * lda), lda, mr, ref panel, k, width, ref block, ldc, accumulate);
+                TW.Multiply(ref Unsafe.Add(ref a, r0 * lda), lda, mr, ref panel, 0, k, width, ref block, ldc, accumulate);
             }
 
             epilogue.Block(r0, mr, ref block);
@@ -246,7 +249,8 @@ internal static unsafe class DenseGemm
     }
 
     /// <summary>One product as a parallel job: worker w takes a share of the 4-row blocks of A, or of the panels of B.</summary>
-    private sealed class GemmJob(float* a, int m, int lda, PackedMatrix b, float* c, int ldc, bool accumulate) : IParallelJob
+    private sealed class GemmJob<TW>(float* a, int m, int lda, PackedMatrix<TW> b, float* c, int ldc, bool accumulate) : IParallelJob
+        where TW : struct, IWeightFormat
     {
         public void Execute(int worker, int workers)
         {

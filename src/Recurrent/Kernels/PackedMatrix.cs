@@ -1,4 +1,7 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Recurrent.Kernels.Formats;
 
 namespace Recurrent.Kernels;
 
@@ -7,8 +10,11 @@ namespace Recurrent.Kernels;
 /// panels of <see cref="PanelWidth"/> columns, each panel <c>[k][width]</c> (BLIS-style B panels), zero past N. Every
 /// product runs on it: the forward's input projection, recurrent step and projection (gate-interleaved columns, see
 /// <see cref="GateInterleaved"/>), and every product of the backward (plain column order, <see cref="Fill"/>).
+/// <typeparamref name="TFormat"/> is how each weight is stored (<see cref="Float32Weights"/>, the <c>PackedMatrix</c> of
+/// the modules, or <see cref="BFloat16Weights"/>); the layout is the same for every format.
 /// </summary>
-internal sealed class PackedMatrix
+internal sealed class PackedMatrix<TFormat>
+    where TFormat : struct, IWeightFormat
 {
     /// <summary>The panel width of plain matrices: 64 floats, enough vectors for the wide register blocks.</summary>
     public const int Width = 64;
@@ -19,7 +25,11 @@ internal sealed class PackedMatrix
         N = n;
         PanelWidth = panelWidth;
         Panels = (n + panelWidth - 1) / panelWidth;
-        Data = new float[Panels * k * panelWidth];
+        // Raw storage in 4-byte words, so a float32 matrix may hold as many weights as a float array (a byte array could
+        // not hold 2 GB); narrower formats use a fraction of it.
+        Elements = (long)Panels * k * panelWidth;
+        PanelBytes = TFormat.PanelBytes(k, panelWidth);
+        Data = new float[((Panels * PanelBytes) + sizeof(float) - 1) / sizeof(float)];
     }
 
     /// <summary>Rows of B (the products' inner dimension).</summary>
@@ -33,7 +43,18 @@ internal sealed class PackedMatrix
 
     public int Panels { get; }
 
+    /// <summary>The stored weights as raw 4-byte words: <see cref="Elements"/> weights of <c>TFormat.ElementSize</c> bytes.</summary>
     public float[] Data { get; }
+
+    /// <summary>Weights stored, padding included.</summary>
+    public long Elements { get; }
+
+    /// <summary>Bytes of one panel, as the format lays it out.</summary>
+    public long PanelBytes { get; }
+
+    /// <summary>The first stored weight of panel <paramref name="p"/>, for the kernels.</summary>
+    public ref byte Panel(int p) =>
+        ref Unsafe.Add(ref Unsafe.As<float, byte>(ref MemoryMarshal.GetArrayDataReference(Data)), (nint)(p * PanelBytes));
 
     /// <summary>Packs B, row-major <c>(K, N)</c>, over the previous contents (the padding columns are never written, so stay zero).</summary>
     public void Fill(ReadOnlySpan<float> b)
@@ -43,7 +64,20 @@ internal sealed class PackedMatrix
             int valid = Math.Min(PanelWidth, N - (p * PanelWidth));
             for (int kk = 0; kk < K; kk++)
             {
-                b.Slice((kk * N) + (p * PanelWidth), valid).CopyTo(Data.AsSpan(((p * K) + kk) * PanelWidth, valid));
+                ReadOnlySpan<float> row = b.Slice((kk * N) + (p * PanelWidth), valid);
+                int at = ((p * K) + kk) * PanelWidth;
+                if (typeof(TFormat) == typeof(Float32Weights))
+                {
+                    row.CopyTo(Data.AsSpan(at, valid));
+                }
+                else
+                {
+                    ref byte data = ref Panel(0);
+                    for (int j = 0; j < valid; j++)
+                    {
+                        TFormat.Write(ref data, at + j, row[j]);
+                    }
+                }
             }
         }
     }
@@ -56,12 +90,12 @@ internal sealed class PackedMatrix
     /// buffers the products write are padded too), or <paramref name="units"/> with <paramref name="storeUnitsOnly"/>
     /// (one gate: a product then stores only the real columns).
     /// </summary>
-    public static PackedMatrix GateInterleaved(ReadOnlySpan<float> w, int gates, int units, int k, int unit, bool storeUnitsOnly = false)
+    public static PackedMatrix<TFormat> GateInterleaved(ReadOnlySpan<float> w, int gates, int units, int k, int unit, bool storeUnitsOnly = false)
     {
         int panels = (units + unit - 1) / unit;
         int width = gates * unit;
-        var packed = new PackedMatrix(k, storeUnitsOnly ? units : panels * width, width);
-        float[] data = packed.Data;
+        var packed = new PackedMatrix<TFormat>(k, storeUnitsOnly ? units : panels * width, width);
+        ref byte data = ref packed.Panel(0);
         for (int g = 0; g < gates; g++)
         {
             for (int j = 0; j < units; j++)
@@ -71,7 +105,7 @@ internal sealed class PackedMatrix
                 int baseIndex = (p * k * width) + (g * unit) + u;
                 for (int kk = 0; kk < k; kk++)
                 {
-                    data[baseIndex + (kk * width)] = w[row + kk];
+                    TFormat.Write(ref data, baseIndex + (kk * width), w[row + kk]);
                 }
             }
         }

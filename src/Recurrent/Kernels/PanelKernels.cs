@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Recurrent.Kernels.Formats;
 
 namespace Recurrent.Kernels;
 
@@ -26,28 +27,43 @@ internal static class PanelKernels
     public static int KBlock(int width) => Math.Max(32, (8192 / width) & ~15);
 
     /// <summary>Dispatches to the widest accelerated tier (the tile width is a multiple of 16 floats, so every width fits).</summary>
-    public static void Multiply(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
+    public static void Multiply(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false) =>
+        Multiply<Float32Weights>(ref a, lda, rows, ref Unsafe.As<float, byte>(ref panel), k, width, ref tile, ldc, accumulate);
+
+    /// <summary>
+    /// <see cref="Multiply(ref float, nint, int, ref float, int, int, ref float, nint, bool)"/> for a panel stored in
+    /// <typeparamref name="TW"/> (<paramref name="panel"/> is its first weight).
+    /// </summary>
+    public static void Multiply<TW>(ref float a, nint lda, int rows, ref byte panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
+        where TW : struct, IWeightFormat
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Multiply<Simd512, Vector512<float>>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
+            Multiply<TW, Simd512, Vector512<float>>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Multiply<Simd256, Vector256<float>>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
+            Multiply<TW, Simd256, Vector256<float>>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            Multiply<Simd128, Vector128<float>>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
+            Multiply<TW, Simd128, Vector128<float>>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
         }
         else
         {
-            MultiplyScalar(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
+            MultiplyScalar<TW>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>One tier on a float32 panel (the kernel tests run every tier this way).</summary>
     internal static void Multiply<TS, TV>(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
+        where TS : struct, ISimd<TV>
+        where TV : struct =>
+        Multiply<Float32Weights, TS, TV>(ref a, lda, rows, ref Unsafe.As<float, byte>(ref panel), k, width, ref tile, ldc, accumulate);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Multiply<TW, TS, TV>(ref float a, nint lda, int rows, ref byte panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -60,18 +76,18 @@ internal static class PanelKernels
                 // 32 registers: 4×4 vectors (16 accumulators) halve the panel loads per FMA.
                 for (; c + (4 * w) <= width; c += 4 * w)
                 {
-                    Rows4x4<TS, TV>(ref a, lda, ref Unsafe.Add(ref panel, c), k, width, ref Unsafe.Add(ref tile, c), ldc, accumulate);
+                    Rows4x4<TW, TS, TV>(ref a, lda, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tile, c), ldc, accumulate);
                 }
             }
 
             for (; c + (2 * w) <= width; c += 2 * w)
             {
-                Rows4x2<TS, TV>(ref a, lda, ref Unsafe.Add(ref panel, c), k, width, ref Unsafe.Add(ref tile, c), ldc, accumulate);
+                Rows4x2<TW, TS, TV>(ref a, lda, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tile, c), ldc, accumulate);
             }
 
             for (; c < width; c += w)
             {
-                Rows4x1<TS, TV>(ref a, lda, ref Unsafe.Add(ref panel, c), k, width, ref Unsafe.Add(ref tile, c), ldc, accumulate);
+                Rows4x1<TW, TS, TV>(ref a, lda, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tile, c), ldc, accumulate);
             }
 
             return;
@@ -79,7 +95,7 @@ internal static class PanelKernels
 
         if (rows is 2 or 3 && (4 * (k + width)) <= PadRowsMaxFloats)
         {
-            PadToFourRows<TS, TV>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
+            PadToFourRows<TW, TS, TV>(ref a, lda, rows, ref panel, k, width, ref tile, ldc, accumulate);
             return;
         }
 
@@ -90,12 +106,12 @@ internal static class PanelKernels
             int c = 0;
             for (; c + (4 * w) <= width; c += 4 * w)
             {
-                Row1x4<TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
+                Row1x4<TW, TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
             }
 
             for (; c < width; c += w)
             {
-                Row1x1<TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
+                Row1x1<TW, TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
             }
         }
     }
@@ -109,7 +125,8 @@ internal static class PanelKernels
     /// Copying k floats per row costs far less than streaming the k × width panel again.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PadToFourRows<TS, TV>(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate)
+    private static void PadToFourRows<TW, TS, TV>(ref float a, nint lda, int rows, ref byte panel, int k, int width, ref float tile, nint ldc, bool accumulate)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -125,7 +142,7 @@ internal static class PanelKernels
             }
         }
 
-        Multiply<TS, TV>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(a4), k, 4, ref panel, k, width, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t4), width, accumulate);
+        Multiply<TW, TS, TV>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(a4), k, 4, ref panel, k, width, ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t4), width, accumulate);
         for (int r = 0; r < rows; r++)
         {
             t4.Slice(r * width, width).CopyTo(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.Add(ref tile, r * ldc), width));
@@ -133,8 +150,13 @@ internal static class PanelKernels
     }
 
     /// <summary>The scalar tier; the same sequential FMA chain per element.</summary>
+    internal static void MultiplyScalar(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false) =>
+        MultiplyScalar<Float32Weights>(ref a, lda, rows, ref Unsafe.As<float, byte>(ref panel), k, width, ref tile, ldc, accumulate);
+
+    /// <summary>The scalar tier on a panel stored in <typeparamref name="TW"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MultiplyScalar(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
+    internal static void MultiplyScalar<TW>(ref float a, nint lda, int rows, ref byte panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
+        where TW : struct, IWeightFormat
     {
         for (int r = 0; r < rows; r++)
         {
@@ -143,7 +165,7 @@ internal static class PanelKernels
                 float s = accumulate ? Unsafe.Add(ref tile, (r * ldc) + c) : 0f;
                 for (int p = 0; p < k; p++)
                 {
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, (r * lda) + p), Unsafe.Add(ref panel, (p * width) + c), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, (r * lda) + p), TW.LoadScalar(ref panel, (p * width) + c), s);
                 }
 
                 Unsafe.Add(ref tile, (r * ldc) + c) = s;
@@ -152,7 +174,8 @@ internal static class PanelKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows4x4<TS, TV>(ref float a, nint lda, ref float b, int k, int width, ref float tile, nint ldc, bool accumulate)
+    private static void Rows4x4<TW, TS, TV>(ref float a, nint lda, ref byte b, int k, int width, ref float tile, nint ldc, bool accumulate)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -186,10 +209,10 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            TV b0 = TS.Load(ref b, offset);
-            TV b1 = TS.Load(ref b, offset + w);
-            TV b2 = TS.Load(ref b, offset + (2 * w));
-            TV b3 = TS.Load(ref b, offset + (3 * w));
+            TV b0 = TW.Load<TS, TV>(ref b, offset);
+            TV b1 = TW.Load<TS, TV>(ref b, offset + w);
+            TV b2 = TW.Load<TS, TV>(ref b, offset + (2 * w));
+            TV b3 = TW.Load<TS, TV>(ref b, offset + (3 * w));
             TV x = TS.Create(Unsafe.Add(ref a, p));
             c00 = TS.MultiplyAdd(x, b0, c00);
             c01 = TS.MultiplyAdd(x, b1, c01);
@@ -232,7 +255,8 @@ internal static class PanelKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows4x2<TS, TV>(ref float a, nint lda, ref float b, int k, int width, ref float tile, nint ldc, bool accumulate)
+    private static void Rows4x2<TW, TS, TV>(ref float a, nint lda, ref byte b, int k, int width, ref float tile, nint ldc, bool accumulate)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -258,8 +282,8 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            TV b0 = TS.Load(ref b, offset);
-            TV b1 = TS.Load(ref b, offset + w);
+            TV b0 = TW.Load<TS, TV>(ref b, offset);
+            TV b1 = TW.Load<TS, TV>(ref b, offset + w);
             TV x = TS.Create(Unsafe.Add(ref a0, p));
             c00 = TS.MultiplyAdd(x, b0, c00);
             c01 = TS.MultiplyAdd(x, b1, c01);
@@ -286,7 +310,8 @@ internal static class PanelKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows4x1<TS, TV>(ref float a, nint lda, ref float b, int k, int width, ref float tile, nint ldc, bool accumulate)
+    private static void Rows4x1<TW, TS, TV>(ref float a, nint lda, ref byte b, int k, int width, ref float tile, nint ldc, bool accumulate)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -298,7 +323,7 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            TV b0 = TS.Load(ref b, offset);
+            TV b0 = TW.Load<TS, TV>(ref b, offset);
             c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), b0, c0);
             c1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, lda + p)), b0, c1);
             c2 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, (2 * lda) + p)), b0, c2);
@@ -313,7 +338,8 @@ internal static class PanelKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row1x4<TS, TV>(ref float a, ref float b, int k, int width, ref float tile, bool accumulate)
+    private static void Row1x4<TW, TS, TV>(ref float a, ref byte b, int k, int width, ref float tile, bool accumulate)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -326,10 +352,10 @@ internal static class PanelKernels
         for (int p = 0; p < k; p++)
         {
             TV x = TS.Create(Unsafe.Add(ref a, p));
-            c0 = TS.MultiplyAdd(x, TS.Load(ref b, offset), c0);
-            c1 = TS.MultiplyAdd(x, TS.Load(ref b, offset + w), c1);
-            c2 = TS.MultiplyAdd(x, TS.Load(ref b, offset + (2 * w)), c2);
-            c3 = TS.MultiplyAdd(x, TS.Load(ref b, offset + (3 * w)), c3);
+            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset), c0);
+            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + w), c1);
+            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (3 * w)), c3);
             offset += (nuint)width;
         }
 
@@ -340,7 +366,8 @@ internal static class PanelKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row1x1<TS, TV>(ref float a, ref float b, int k, int width, ref float tile, bool accumulate)
+    private static void Row1x1<TW, TS, TV>(ref float a, ref byte b, int k, int width, ref float tile, bool accumulate)
+        where TW : struct, IWeightFormat
         where TS : struct, ISimd<TV>
         where TV : struct
     {
@@ -348,7 +375,7 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), TS.Load(ref b, offset), c0);
+            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), TW.Load<TS, TV>(ref b, offset), c0);
             offset += (nuint)width;
         }
 

@@ -18,6 +18,9 @@ internal interface ISimd<TV>
 
     public static abstract TV Load(ref float source, nuint offset);
 
+    /// <summary>Count bfloat16 values at <paramref name="offset"/>, widened to float32 exactly (the 16 bits become the high half).</summary>
+    public static abstract TV LoadBFloat16(ref ushort source, nuint offset);
+
     public static abstract void Store(TV value, ref float destination, nuint offset);
 
     public static abstract TV Add(TV a, TV b);
@@ -58,6 +61,10 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(ref float source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadBFloat16(ref ushort source, nuint offset) =>
+        Vector512.ShiftLeft(Vector512.WidenLower(Vector256.LoadUnsafe(ref source, offset).ToVector512Unsafe()), 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector512<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
@@ -112,6 +119,10 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> Load(ref float source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadBFloat16(ref ushort source, nuint offset) =>
+        Vector256.ShiftLeft(Vector256.WidenLower(Vector128.LoadUnsafe(ref source, offset).ToVector256Unsafe()), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector256<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -162,6 +173,10 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load(ref float source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LoadBFloat16(ref ushort source, nuint offset) =>
+        Vector128.ShiftLeft(Vector128.WidenLower(Vector64.LoadUnsafe(ref source, offset).ToVector128Unsafe()), 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector128<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);

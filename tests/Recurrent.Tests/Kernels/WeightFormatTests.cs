@@ -1,0 +1,140 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FluentAssertions;
+using Recurrent.Kernels;
+using Recurrent.Kernels.Formats;
+using Xunit;
+
+namespace Recurrent.Tests.Kernels;
+
+/// <summary>
+/// The weight format is a type argument of the packed matrix, the block loop and the micro-kernels. bfloat16 widens to
+/// float32 exactly, so a product on bfloat16 weights must equal, bit for bit, the float32 product on the same weights
+/// rounded to bfloat16 — on every tier, every kernel shape, K-blocked or not, and shared between threads.
+/// </summary>
+public sealed class WeightFormatTests
+{
+    [Fact]
+    public void BFloat16Round_IsRoundToNearestEven()
+    {
+        var random = new Random(5);
+        for (int i = 0; i < 200_000; i++)
+        {
+            float x = BitConverter.Int32BitsToSingle(random.Next() ^ (random.Next(2) << 31));
+            if (!float.IsFinite(x))
+            {
+                continue;
+            }
+
+            ushort r = BFloat16Weights.Round(x);
+            float nearest = BFloat16Weights.Widen(r);
+            ushort below = (ushort)(r - 1), above = (ushort)(r + 1);
+
+            // No bfloat16 neighbour of the result is closer to x; on a tie the result's last bit is even.
+            foreach (ushort neighbour in new[] { below, above })
+            {
+                float other = BFloat16Weights.Widen(neighbour);
+                if (!float.IsFinite(other) || Math.Sign(other) != Math.Sign(nearest))
+                {
+                    continue;
+                }
+
+                // Past the largest bfloat16, rounding goes to 2^128 (IEEE's unbounded exponent), which is infinity.
+                double nearestValue = float.IsInfinity(nearest) ? Math.CopySign(Math.Pow(2, 128), nearest) : nearest;
+                double dNearest = Math.Abs(x - nearestValue), dOther = Math.Abs((double)x - other);
+                dNearest.Should().BeLessThanOrEqualTo(dOther, $"x = {x:R} rounded to {nearest:R}, but {other:R} is closer");
+                if (dNearest == dOther)
+                {
+                    (r & 1).Should().Be(0, $"x = {x:R} is a tie: it rounds to the even one");
+                }
+            }
+        }
+
+        float.IsNaN(BFloat16Weights.Widen(BFloat16Weights.Round(float.NaN))).Should().BeTrue();
+        BFloat16Weights.Widen(BFloat16Weights.Round(float.PositiveInfinity)).Should().Be(float.PositiveInfinity);
+        BFloat16Weights.Widen(BFloat16Weights.Round(float.MaxValue)).Should().Be(float.PositiveInfinity, "float.MaxValue is nearer 2^128 than the largest bfloat16");
+        BFloat16Weights.Widen(BFloat16Weights.Round(1f)).Should().Be(1f);
+    }
+
+    public static TheoryData<string> AllTiers() => Tiers.All();
+
+    [Theory]
+    [MemberData(nameof(AllTiers))]
+    public void BFloat16Panel_EqualsFloat32PanelOfTheRoundedWeights_OnEveryTier(string tier)
+    {
+        var random = new Random(11);
+        foreach ((int rows, int k, int width) in new[] { (4, 37, 64), (1, 5, 16), (3, 130, 128), (2, 64, 192) })
+        {
+            float[] a = Tiers.Fill(random, rows * k, 1f);
+            float[] weights = Tiers.Fill(random, k * width, 1f);
+            float[] rounded = Array.ConvertAll(weights, w => BFloat16Weights.Widen(BFloat16Weights.Round(w)));
+            var f32 = new PackedMatrix<Float32Weights>(k, width, width);
+            f32.Fill(rounded);
+            var bf16 = new PackedMatrix<BFloat16Weights>(k, width, width);
+            bf16.Fill(weights);
+            bf16.Elements.Should().Be(f32.Elements);
+            (bf16.Data.Length * 2).Should().Be(f32.Data.Length, "half the bytes");
+
+            float[] want = new float[rows * width], got = new float[rows * width];
+            Run<Float32Weights>(tier, a, k, rows, ref f32.Panel(0), k, width, want);
+            Run<BFloat16Weights>(tier, a, k, rows, ref bf16.Panel(0), k, width, got);
+            got.Should().Equal(want, $"{tier}, {rows}x{k}x{width}");
+        }
+    }
+
+    [Theory]
+    [InlineData(7, 33, 70)]
+    [InlineData(64, 200, 129)]
+    [InlineData(257, 100, 300)]
+    public void BFloat16Matrix_ThroughTheBlockLoop_EqualsFloat32OfTheRoundedWeights(int m, int k, int n)
+    {
+        var random = new Random((m * 31) + k + n);
+        float[] a = Tiers.Fill(random, m * (k + 1), 1f);
+        float[] b = Tiers.Fill(random, k * n, 1f);
+        float[] rounded = Array.ConvertAll(b, w => BFloat16Weights.Widen(BFloat16Weights.Round(w)));
+        var f32 = new PackedMatrix<Float32Weights>(k, n);
+        f32.Fill(rounded);
+        var bf16 = new PackedMatrix<BFloat16Weights>(k, n);
+        bf16.Fill(b);
+        float[] want = new float[m * n], got = new float[m * n], shares = new float[m * n];
+        DenseGemm.Multiply(a, m, k + 1, f32, want, n, accumulate: false);
+        DenseGemm.Multiply(a, m, k + 1, bf16, got, n, accumulate: false);
+        got.Should().Equal(want);
+        DenseGemm.MultiplyPanels(a, m, k + 1, bf16, shares, n, 0, bf16.Panels / 2, accumulate: false);
+        DenseGemm.MultiplyPanels(a, m, k + 1, bf16, shares, n, bf16.Panels / 2, bf16.Panels, accumulate: false);
+        shares.Should().Equal(want, "a worker's share of the panels gives the same bits");
+
+        // Gate-interleaved packing, as the layers use it, stores the same rounded values.
+        float[] w = Tiers.Fill(random, 4 * 20 * k, 1f);
+        float[] wRounded = Array.ConvertAll(w, x => BFloat16Weights.Widen(BFloat16Weights.Round(x)));
+        PackedMatrix<BFloat16Weights> gates16 = PackedMatrix<BFloat16Weights>.GateInterleaved(w, 4, 20, k, 16);
+        PackedMatrix<Float32Weights> gates32 = PackedMatrix<Float32Weights>.GateInterleaved(wRounded, 4, 20, k, 16);
+        float[] g16 = new float[3 * gates16.N], g32 = new float[3 * gates32.N];
+        DenseGemm.Multiply(a, 3, k + 1, gates16, g16, gates16.N, accumulate: false);
+        DenseGemm.Multiply(a, 3, k + 1, gates32, g32, gates32.N, accumulate: false);
+        g16.Should().Equal(g32);
+    }
+
+    private static void Run<TW>(string tier, float[] a, int lda, int rows, ref byte panel, int k, int width, float[] tile)
+        where TW : struct, IWeightFormat
+    {
+        ref float ra = ref MemoryMarshal.GetArrayDataReference(a);
+        ref float rt = ref MemoryMarshal.GetArrayDataReference(tile);
+        switch (tier)
+        {
+            case "scalar":
+                PanelKernels.MultiplyScalar<TW>(ref ra, lda, rows, ref panel, k, width, ref rt, width);
+                break;
+            case "128":
+                PanelKernels.Multiply<TW, Simd128, Vector128<float>>(ref ra, lda, rows, ref panel, k, width, ref rt, width);
+                break;
+            case "256":
+                PanelKernels.Multiply<TW, Simd256, Vector256<float>>(ref ra, lda, rows, ref panel, k, width, ref rt, width);
+                break;
+            default:
+                PanelKernels.Multiply<TW, Simd512, Vector512<float>>(ref ra, lda, rows, ref panel, k, width, ref rt, width);
+                break;
+        }
+    }
+}
