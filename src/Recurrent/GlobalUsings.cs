@@ -1,2 +1,3 @@
-// The modules run on float32 weights: PackedMatrix, unqualified, is the float32 packed matrix.
+// The modules run on float32 weights: PackedMatrix and PackedLayer, unqualified, are the float32 ones.
+global using PackedLayer = Recurrent.Engine.PackedLayer<Recurrent.Kernels.Formats.Float32Weights>;
 global using PackedMatrix = Recurrent.Kernels.PackedMatrix<Recurrent.Kernels.Formats.Float32Weights>;

@@ -1,5 +1,6 @@
 using System;
 using Recurrent.Engine;
+using Recurrent.Kernels.Formats;
 
 namespace Recurrent;
 
@@ -29,7 +30,7 @@ public sealed class RecurrentWorkspace
 
     /// <summary>The steps each batch row runs.</summary>
     internal int[] RowLengths = [];
-    internal LayerJob? Job;
+    private object? _job;
     /// <summary>The barrier of all workers, when they go through the directions together.</summary>
     internal SpinBarrier Together = SpinBarrier.Alone;
 
@@ -102,9 +103,22 @@ public sealed class RecurrentWorkspace
             BarrierWorkers = workers;
         }
 
-        Job ??= new LayerJob();
         Grow(ref LayerA, spec.NumLayers > 1 ? rows * layerWidth : 0);
         Grow(ref LayerB, spec.NumLayers > 2 ? rows * layerWidth : 0);
+    }
+
+    /// <summary>The layer job for weights stored in <typeparamref name="TFormat"/>: kept, so calls allocate nothing (a workspace
+    /// passed between modules of different formats makes a new one at each change).</summary>
+    internal LayerJob<TFormat> JobFor<TFormat>()
+        where TFormat : struct, IWeightFormat
+    {
+        if (_job is not LayerJob<TFormat> job)
+        {
+            job = new LayerJob<TFormat>();
+            _job = job;
+        }
+
+        return job;
     }
 
     /// <summary>A copy of a cell's h when the caller passes the same memory for h and h' (a step reads all of h while writing h').</summary>

@@ -1,5 +1,6 @@
 using System;
 using Recurrent.Kernels;
+using Recurrent.Kernels.Formats;
 using Recurrent.Training;
 
 namespace Recurrent.Engine;
@@ -28,13 +29,15 @@ internal static unsafe class LayerDriver
     /// <param name="dropoutRandom">The mask source; <see langword="null"/> means no dropout (evaluation mode).</param>
     /// <param name="workspace">Scratch memory, grown as needed.</param>
     /// <param name="tape">A training call's record, or <see langword="null"/>.</param>
-    public static void Forward(in RecurrentSpec spec, PackedLayer[] layers, in LayerCall call, float dropout, Random? dropoutRandom, RecurrentWorkspace workspace, BpttTape? tape = null)
+    /// <typeparam name="TFormat">How the weights are stored; a recording (training) call runs on float32 weights.</typeparam>
+    public static void Forward<TFormat>(in RecurrentSpec spec, PackedLayer<TFormat>[] layers, in LayerCall call, float dropout, Random? dropoutRandom, RecurrentWorkspace workspace, BpttTape? tape = null)
+        where TFormat : struct, IWeightFormat
     {
         int batch = call.Batch;
         int threads = ChooseThreads(spec, batch);
         int rows = workspace.SetSteps(call.SeqLen, batch, call.BatchSizes);
         workspace.Ensure(spec, rows, batch, threads);
-        LayerJob job = workspace.Job!;
+        LayerJob<TFormat> job = workspace.JobFor<TFormat>();
         int layerWidth = spec.NumDirections * spec.OutputSize;
         ReadOnlySpan<float> h0 = call.H0;
         ReadOnlySpan<int> sortedIndices = call.SortedIndices;
@@ -44,7 +47,11 @@ internal static unsafe class LayerDriver
             h0 = workspace.SortStates(h0, spec.NumLayers * spec.NumDirections, batch, spec.OutputSize, sortedIndices);
         }
 
-        tape?.Begin(spec, layers, call, rows, workspace, h0);
+        if (tape is not null)
+        {
+            // Training runs on float32 weights (its backward reads the same PackedLayers for W rather than Wᵀ).
+            tape.Begin(spec, layers as PackedLayer[] ?? throw new InvalidOperationException("a recorded forward runs on float32 weights"), call, rows, workspace, h0);
+        }
 
         fixed (float* pInput = call.Input, pH0 = h0, pC0 = call.C0, pOutput = call.Output, pHN = call.HN, pCN = call.CN)
         fixed (float* pLayerA = workspace.LayerA, pLayerB = workspace.LayerB)
@@ -105,7 +112,8 @@ internal static unsafe class LayerDriver
         }
     }
 
-    private static void Run(LayerJob job, int threads)
+    private static void Run<TFormat>(LayerJob<TFormat> job, int threads)
+        where TFormat : struct, IWeightFormat
     {
         if (threads <= 1 || !WorkerPool.Shared.TryRun(job, threads))
         {

@@ -9,17 +9,19 @@ using Recurrent.Training;
 namespace Recurrent.Engine;
 
 /// <summary>One layer (both directions) as a parallel job; lives in the workspace and is re-aimed per layer, so calls allocate nothing.</summary>
-internal sealed unsafe class LayerJob : IParallelJob
+/// <typeparam name="TFormat">How the layers' weights are stored.</typeparam>
+internal sealed unsafe class LayerJob<TFormat> : IParallelJob
+    where TFormat : struct, IWeightFormat
 {
     private RecurrentSpec _spec;
-    private PackedLayer[] _layers = [];
+    private PackedLayer<TFormat>[] _layers = [];
     private int _layer;
     private LayerRun _run;
     private RecurrentWorkspace? _ws;
     private BpttTape? _tape;
 
     /// <summary>Aims the job at one layer of a call (the caller's memory pinned until <see cref="Clear"/>).</summary>
-    public void Set(in RecurrentSpec spec, PackedLayer[] layers, int layer, in LayerRun run, RecurrentWorkspace ws, BpttTape? tape)
+    public void Set(in RecurrentSpec spec, PackedLayer<TFormat>[] layers, int layer, in LayerRun run, RecurrentWorkspace ws, BpttTape? tape)
     {
         _spec = spec;
         _layers = layers;
@@ -189,7 +191,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     /// <summary>The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).</summary>
     private void ProjectInputs(in DirectionPass pass)
     {
-        PackedLayer w = pass.W;
+        PackedLayer<TFormat> w = pass.W;
         int rows = _run.Rows, gp = w.PackedGateSize, pw = w.PanelWidth, inputSize = _spec.LayerInputSize(_layer);
         DenseGemm.MultiplyPanels(
             new ReadOnlySpan<float>(_run.Input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref pass.Gates, rows * gp), gp, pass.P0, pass.P1, accumulate: false);
@@ -231,7 +233,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     private void Tiles<TRecorder>(in DirectionPass pass, TRecorder recorder, int t, int carried, int end, ref float hPrev, nint ldhp, ref float dst)
         where TRecorder : struct, IStepRecorder
     {
-        PackedLayer w = pass.W;
+        PackedLayer<TFormat> w = pass.W;
         int pw = w.PanelWidth, k = w.HiddenIn, hidden = _spec.HiddenSize, padded = pass.PaddedHidden, hOut = pass.HOut, rs = pass.Rs;
         int rowBase = _run.TimeMajor ? pass.StepOffsets[t] : t;
         ref float ig = ref Unsafe.Add(ref pass.Gates, rowBase * w.PackedGateSize);
@@ -256,7 +258,7 @@ internal sealed unsafe class LayerJob : IParallelJob
                 int to = segment == 0 ? Math.Min(end, carried) : end;
                 var gatesOnTile = new GateEpilogue<TRecorder>(
                     w, recorder, pass.Index, t, unit0, valid, ref Unsafe.Add(ref ig, p * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0), ref Unsafe.Add(ref pass.Cell, unit0), padded, ref Unsafe.Add(ref hp, unit0), ld, ref Unsafe.Add(ref target, unit0), ldt);
-                DenseGemm.PanelBlocks<Float32Weights, GateEpilogue<TRecorder>>(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
+                DenseGemm.PanelBlocks<TFormat, GateEpilogue<TRecorder>>(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
             }
         }
     }
@@ -266,7 +268,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     /// and c_t; the recorder keeps what the next step overwrites. Each reference is at unit 0 of this panel, row 0.
     /// </summary>
     private readonly ref struct GateEpilogue<TRecorder>(
-        PackedLayer w, TRecorder recorder, int index, int t, int unit0, int valid, ref float ig, nint ldig, ref float bhn, ref float cell, nint ldCell, ref float hp, nint ld, ref float target, nint ldt)
+        PackedLayer<TFormat> w, TRecorder recorder, int index, int t, int unit0, int valid, ref float ig, nint ldig, ref float bhn, ref float cell, nint ldCell, ref float hp, nint ld, ref float target, nint ldt)
         : ITileEpilogue
         where TRecorder : struct, IStepRecorder
     {
@@ -345,7 +347,7 @@ internal sealed unsafe class LayerJob : IParallelJob
     /// </summary>
     private readonly ref struct DirectionPass
     {
-        public readonly PackedLayer W;
+        public readonly PackedLayer<TFormat> W;
         public readonly int Direction, Index, HOut, PaddedHidden;
         public readonly nint Ldh, Ldig;
         public readonly ReadOnlySpan<int> StepRows, StepOffsets;
@@ -360,7 +362,7 @@ internal sealed unsafe class LayerJob : IParallelJob
         private readonly int _layerWidth;
         private readonly bool _timeMajor;
 
-        public DirectionPass(LayerJob job, int direction, int rank, int size, int slot, ref float gates)
+        public DirectionPass(LayerJob<TFormat> job, int direction, int rank, int size, int slot, ref float gates)
         {
             RecurrentSpec spec = job._spec;
             RecurrentWorkspace ws = job._ws!;

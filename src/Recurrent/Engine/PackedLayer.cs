@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using Recurrent.Kernels;
 using Recurrent.Kernels.Cells;
+using Recurrent.Kernels.Formats;
 
 namespace Recurrent.Engine;
 
@@ -16,7 +17,10 @@ namespace Recurrent.Engine;
 /// The backward pass multiplies by the weights the other way round (W, not Wᵀ); <see cref="Backward"/> packs them so, in
 /// the same format, on this version's first Backward (inference never does).
 /// </summary>
-internal sealed class PackedLayer
+/// <typeparam name="TFormat">How the forward's weights are stored (<c>PackedLayer</c> alone is the float32 one, what the
+/// modules run on); the backward's operands are float32 whatever it is, as training is.</typeparam>
+internal sealed class PackedLayer<TFormat>
+    where TFormat : struct, IWeightFormat
 {
     private readonly LayerWeights _source;
     private BackwardOperands? _backward;
@@ -34,7 +38,7 @@ internal sealed class PackedLayer
     /// <param name="hiddenIn">K of the recurrent product (proj_size when projecting).</param>
     /// <param name="w">The weights, read now and (for <see cref="Backward"/>) on this version's first Backward.</param>
     /// <param name="previous">The version this one replaces: its backward operands' memory is taken over (it builds new ones if asked again).</param>
-    public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w, PackedLayer? previous = null)
+    public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w, PackedLayer<TFormat>? previous = null)
     {
         _source = w;
         if (previous is not null)
@@ -51,8 +55,8 @@ internal sealed class PackedLayer
         HiddenIn = hiddenIn;
         Panels = PanelsFor(cell, hidden);
         PanelWidth = Gates * Unit;
-        WeightIH = PackedMatrix.GateInterleaved(w.WeightIH, Gates, hidden, inputSize, Unit);
-        WeightHH = PackedMatrix.GateInterleaved(w.WeightHH, Gates, hidden, hiddenIn, Unit);
+        WeightIH = PackedMatrix<TFormat>.GateInterleaved(w.WeightIH, Gates, hidden, inputSize, Unit);
+        WeightHH = PackedMatrix<TFormat>.GateInterleaved(w.WeightHH, Gates, hidden, hiddenIn, Unit);
         Bias = new float[Panels * PanelWidth];
         for (int g = 0; g < Gates; g++)
         {
@@ -77,7 +81,7 @@ internal sealed class PackedLayer
         {
             ProjSize = hiddenIn;
             ProjPanels = (hiddenIn + ProjUnit - 1) / ProjUnit;
-            WeightHR = PackedMatrix.GateInterleaved(w.WeightHR, 1, hiddenIn, hidden, ProjUnit, storeUnitsOnly: true);
+            WeightHR = PackedMatrix<TFormat>.GateInterleaved(w.WeightHR, 1, hiddenIn, hidden, ProjUnit, storeUnitsOnly: true);
         }
     }
 
@@ -129,9 +133,9 @@ internal sealed class PackedLayer
     /// <summary>Width of a packed gate row: panels × gates × U.</summary>
     public int PackedGateSize => Panels * PanelWidth;
 
-    public PackedMatrix WeightIH { get; }
+    public PackedMatrix<TFormat> WeightIH { get; }
 
-    public PackedMatrix WeightHH { get; }
+    public PackedMatrix<TFormat> WeightHH { get; }
 
     /// <summary>Pre-summed biases in packed column order.</summary>
     public float[] Bias { get; }
@@ -139,7 +143,7 @@ internal sealed class PackedLayer
     /// <summary>GRU only: <c>b_hn</c>, padded to panels × U.</summary>
     public float[]? BiasHN { get; }
 
-    public PackedMatrix? WeightHR { get; }
+    public PackedMatrix<TFormat>? WeightHR { get; }
 
     public int ProjSize { get; }
 

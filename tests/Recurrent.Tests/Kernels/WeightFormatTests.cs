@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Generic;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FluentAssertions;
+using Recurrent.Engine;
 using Recurrent.Kernels;
 using Recurrent.Kernels.Formats;
 using Xunit;
@@ -13,6 +16,7 @@ namespace Recurrent.Tests.Kernels;
 /// float32 exactly, so a product on bfloat16 weights must equal, bit for bit, the float32 product on the same weights
 /// rounded to bfloat16 — on every tier, every kernel shape, K-blocked or not, and shared between threads.
 /// </summary>
+[Collection(nameof(Properties.ThreadSettings))]
 public sealed class WeightFormatTests
 {
     [Fact]
@@ -114,6 +118,70 @@ public sealed class WeightFormatTests
         DenseGemm.Multiply(a, 3, k + 1, gates16, g16, gates16.N, accumulate: false);
         DenseGemm.Multiply(a, 3, k + 1, gates32, g32, gates32.N, accumulate: false);
         g16.Should().Equal(g32);
+    }
+
+    /// <summary>
+    /// The format flows through the engine as a type argument: layers packed as bfloat16 run the same driver and give the
+    /// float32 module's result for the weights rounded to bfloat16 (biases stay float32), bit for bit, at 1 and 2 threads.
+    /// </summary>
+    [Theory]
+    [InlineData("lstm", false, 1)]
+    [InlineData("lstm", true, 2)]
+    [InlineData("gru", true, 1)]
+    [InlineData("rnn", false, 2)]
+    public void BFloat16Layers_ThroughTheDriver_EqualTheFloat32ModuleOfTheRoundedWeights(string kind, bool bidirectional, int threads)
+    {
+        RnnBase Make() => kind switch
+        {
+            "lstm" => new Lstm(12, 40, numLayers: 2, bidirectional: bidirectional, projSize: bidirectional ? 0 : 24, seed: 3).Eval(),
+            "gru" => new Gru(12, 40, numLayers: 2, bidirectional: bidirectional, seed: 3).Eval(),
+            _ => new Rnn(12, 40, numLayers: 2, bidirectional: bidirectional, seed: 3).Eval(),
+        };
+        RnnBase module = Make();
+        OrderedDictionary<string, Tensor<float>> state = module.StateDict();
+        var rounded = new Dictionary<string, Tensor<float>>();
+        foreach ((string name, Tensor<float> value) in state)
+        {
+            float[] values = TestUtilities.T.Values(value);
+            rounded[name] = name.StartsWith("weight", StringComparison.Ordinal)
+                ? Tensor.Create(Array.ConvertAll(values, v => BFloat16Weights.Widen(BFloat16Weights.Round(v))), value.Lengths)
+                : value;
+        }
+
+        RnnBase reference = Make();
+        reference.LoadStateDict(rounded);
+        const int seq = 7, batch = 5;
+        Tensor<float> x = TestUtilities.T.Random(9, 1f, seq, batch, 12);
+        int saved = Parallelism.NumThreads;
+        try
+        {
+            Parallelism.NumThreads = threads;
+            float[] want = TestUtilities.T.Values(reference switch
+            {
+                Lstm l => l.Forward(x).Output,
+                Gru g => g.Forward(x).Output,
+                _ => ((Rnn)reference).Forward(x).Output,
+            });
+
+            RecurrentSpec spec = module.Spec;
+            var layers = new PackedLayer<BFloat16Weights>[spec.NumLayers * spec.NumDirections];
+            for (int i = 0; i < layers.Length; i++)
+            {
+                string suffix = $"_l{i / spec.NumDirections}{(i % spec.NumDirections == 1 ? "_reverse" : "")}";
+                float[]? Get(string name) => state.TryGetValue(name + suffix, out Tensor<float>? t) ? TestUtilities.T.Values(t) : null;
+                var weights = new LayerWeights(Get("weight_ih")!, Get("weight_hh")!, Get("bias_ih"), Get("bias_hh"), Get("weight_hr"));
+                layers[i] = new PackedLayer<BFloat16Weights>(spec.Kind, spec.LayerInputSize(i / spec.NumDirections), spec.HiddenSize, spec.OutputSize, weights);
+            }
+
+            float[] got = new float[want.Length], hN = new float[spec.NumLayers * spec.NumDirections * batch * spec.OutputSize], cN = new float[spec.NumLayers * spec.NumDirections * batch * spec.HiddenSize];
+            var call = new LayerCall { Input = TestUtilities.T.Values(x), SeqLen = seq, Batch = batch, TimeMajor = true, Output = got, HN = hN, CN = kind == "lstm" ? cN : default };
+            LayerDriver.Forward(spec, layers, call, 0f, null, new RecurrentWorkspace());
+            got.Should().Equal(want);
+        }
+        finally
+        {
+            Parallelism.NumThreads = saved;
+        }
     }
 
     private static void Run<TW>(string tier, float[] a, int lda, int rows, ref byte panel, int k, int width, float[] tile)
