@@ -14,8 +14,8 @@ namespace Recurrent.Engine;
 /// register blocks. W_hrᵀ (LSTM projection) is a plain 64-wide <see cref="PackedMatrix"/>.
 /// Biases are pre-summed: <c>b_ih + b_hh</c> for every gate except GRU's n, whose <c>b_hn</c> stays on the recurrent side
 /// because r multiplies <c>W_hn h + b_hn</c>.
-/// The backward pass multiplies by the weights the other way round (W, not Wᵀ); <see cref="Backward"/> packs them so, in
-/// the same format, on this version's first Backward (inference never does).
+/// The backward pass multiplies by the weights the other way round (W, not Wᵀ); <see cref="Backward"/> packs them so, as
+/// float32 <see cref="PackedMatrix"/> panels, on this version's first Backward (inference never does).
 /// </summary>
 /// <typeparam name="TFormat">How the forward's weights are stored (<c>PackedLayer</c> alone is the float32 one, what the
 /// modules run on); the backward's operands are float32 whatever it is, as training is.</typeparam>
