@@ -28,6 +28,12 @@ internal sealed class ShapeWalkthrough(TextWriter output)
 
         Tensor<float> x = Random(1, o.Unbatched ? [o.Seq, o.InputSize] : o.BatchFirst ? [o.Batch, o.Seq, o.InputSize] : [o.Seq, o.Batch, o.InputSize]);
         SequenceShape shape = SequenceShape.Of(x, o.BatchFirst);
+        if (o.Title is null)
+        {
+            // The command line's own configuration: first what the library says without running it, then the run.
+            Summary(ModelSummary.Of([module], Array.ConvertAll(x.Lengths.ToArray(), n => (int)n)));
+        }
+
         Tensor<float>? h0 = o.WithState ? Random(2, shape.StateLengths(o.NumLayers * d, hOut)) : null;
         Tensor<float>? c0 = o.WithState && o.Kind == "lstm" ? Random(3, shape.StateLengths(o.NumLayers * d, o.HiddenSize)) : null;
 
@@ -91,7 +97,18 @@ internal sealed class ShapeWalkthrough(TextWriter output)
         Print("h_n", hN, StateDims(shape, 1, 1, "H_out", hidden), "the summary vector per sequence; never batch-first");
         Parameters(embedding, "embedding");
         Parameters(gru, "gru");
+        Summary(ModelSummary.Of([embedding, gru], batch, seq));
         output.WriteLine();
+    }
+
+    /// <summary>Prints a chain's summary (shapes without running it, parameter counts), indented as the walk-through is.</summary>
+    private void Summary(ModelSummary summary)
+    {
+        output.WriteLine("   ModelSummary.Of(modules, input shape), without running anything:");
+        foreach (string line in summary.ToString().TrimEnd().Split('\n'))
+        {
+            output.WriteLine("   " + line);
+        }
     }
 
     /// <summary>Sequences of different lengths: pad, pack, run a bidirectional GRU on the packed batch, unpack.</summary>

@@ -28,6 +28,9 @@ public abstract class Module
     /// <summary>The PyTorch class name this module mirrors, used in messages and <see cref="ToString"/> (e.g. <c>LSTM</c>).</summary>
     protected abstract string TorchName { get; }
 
+    /// <summary><see cref="TorchName"/>, for the library's own messages (a summary's checks).</summary>
+    internal string Name => TorchName;
+
     /// <summary>Sets <see cref="Training"/>; <see cref="ModuleExtensions.Train"/> and <see cref="ModuleExtensions.Eval"/> call it.</summary>
     internal void SetTraining(bool mode)
     {
