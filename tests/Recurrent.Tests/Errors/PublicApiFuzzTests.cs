@@ -76,7 +76,7 @@ public sealed class PublicApiFuzzTests(ITestOutputHelper output)
     [
         RecurrentConstructors(), CellConstructors(), OtherConstructors(), RecurrentTensorForward(), RecurrentSpanForward(),
         RecurrentPackedForward(), CellForward(), EmbeddingForward(), LinearAndDropoutForward(), Utilities(), Losses(),
-        Optimizers(), Backwards(), Checkpoints(),
+        Optimizers(), Backwards(), Checkpoints(), Summaries(),
     ];
 
     [Fact]
@@ -451,6 +451,27 @@ public sealed class PublicApiFuzzTests(ITestOutputHelper output)
                 }
             })
             { AllowInvalidOperation = !forwardFirst };
+        });
+
+    /// <summary>ModelSummary over a random chain of small modules and a random input shape (sizes near int.MaxValue included).</summary>
+    private static Gen<Case> Summaries() =>
+        Gen.Select(Gen.Int[0, 6].Array[1, 3], Dim.Array[0, 4], Gen.Bool).Select((kinds, shape, batchFirst) =>
+        {
+            string[] names = ["Embedding(9, 4)", "Lstm(4, 3)", "Gru(3, 4)", "LstmCell(4, 3)", "Linear(3, 4)", "Dropout", "Rnn(4, 4, bidirectional)"];
+            return new Case($"ModelSummary.Of([{string.Join(", ", kinds.Select(k => names[k]))}], batchFirst: {batchFirst}, [{string.Join(", ", shape)}])", () =>
+            {
+                Module[] chain = kinds.Select(k => k switch
+                {
+                    0 => (Module)new Embedding(9, 4, seed: 1),
+                    1 => new Lstm(4, 3, batchFirst: batchFirst, seed: 1),
+                    2 => new Gru(3, 4, batchFirst: batchFirst, seed: 1),
+                    3 => new LstmCell(4, 3, seed: 1),
+                    4 => new Linear(3, 4, seed: 1),
+                    5 => new DropoutLayer(0.1f),
+                    _ => new Rnn(4, 4, bidirectional: true, batchFirst: batchFirst, seed: 1),
+                }).ToArray();
+                _ = ModelSummary.Of(chain, shape).ToString();
+            });
         });
 
     /// <summary>A valid checkpoint (both formats) with random bytes overwritten or the file cut short.</summary>
