@@ -19,6 +19,8 @@ public static class DigitGroupClassifier
         var embed = new Embedding(10, 16, seed: seed);
         var lstm = new Lstm(16, Hidden, seed: seed + 1);
         var head = new Linear(Hidden, 3, seed: seed + 2);
+        log.WriteLine(ModelSummary.Of([embed, lstm], SeqLen, Batch));
+        log.WriteLine("the head reads h_n as (N, H): " + ModelSummary.Of([head], Batch, Hidden));
         Parameter[] parameters = [.. embed.Parameters(), .. lstm.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.01f);
         var epochLog = new EpochLog(log);

@@ -23,6 +23,8 @@ public static class Seq2SeqReverser
         var decoder = new Gru(Embed, Hidden, seed: seed + 3);
         var head = new Linear(Hidden, 10, seed: seed + 4);
         Module[] modules = [encoderEmbed, decoderEmbed, encoder, decoder, head];
+        log.WriteLine("encoder: " + ModelSummary.Of([encoderEmbed, encoder], Length, Batch));
+        log.WriteLine("decoder (its h0 is the encoder's h_n): " + ModelSummary.Of([decoderEmbed, decoder, head], Length, Batch));
         Parameter[] parameters = [.. encoderEmbed.Parameters(), .. decoderEmbed.Parameters(), .. encoder.Parameters(), .. decoder.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.005f);
         var epochLog = new EpochLog(log);
