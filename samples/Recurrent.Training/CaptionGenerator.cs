@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Numerics.Tensors;
 using Recurrent.Optim;
+using static Recurrent.Training.SampleHelpers;
 
 namespace Recurrent.Training;
 
@@ -35,7 +36,7 @@ public static class CaptionGenerator
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             epochLog.Start();
-            Train(model, true);
+            SetTraining(model, true);
             for (int i = 0; i < batchesPerEpoch; i++)
             {
                 (float[] inputs, int[] tokens) = MakeBatch(random, Batch, prototypes, captions);
@@ -62,17 +63,11 @@ public static class CaptionGenerator
             epochLog.End(epoch);
         }
 
-        Train(model, false);
+        SetTraining(model, false);
         const int test = 256;
         (float[] testInputs, int[] testTokens) = MakeBatch(new Random(seed + 1000), test, prototypes, captions);
         float[] testLogits = Values(head.Forward(gru.Forward(RepeatOverSteps(encode.Forward(Tensor.Create(testInputs, [test, Features])))).Output));
-        int correct = 0;
-        for (int row = 0; row < testTokens.Length; row++)
-        {
-            correct += TensorPrimitives.IndexOfMax(testLogits.AsSpan(row * Vocabulary, Vocabulary)) == testTokens[row] ? 1 : 0;
-        }
-
-        float accuracy = correct / (float)testTokens.Length;
+        float accuracy = Accuracy(testLogits, testTokens, Vocabulary);
         log.WriteLine($"held-out caption tokens right: {accuracy:P1} of {testTokens.Length}");
         return new TrainingReport(epochLog.First, epochLog.Last, accuracy);
     }
@@ -127,21 +122,4 @@ public static class CaptionGenerator
 
         return Tensor.Create(sum, [n, f]);
     }
-
-    private static void Train(Module[] model, bool mode)
-    {
-        foreach (Module module in model)
-        {
-            module.Train(mode);
-        }
-    }
-
-    private static float[] Values(Tensor<float> tensor)
-    {
-        float[] values = new float[tensor.FlattenedLength];
-        tensor.FlattenTo(values);
-        return values;
-    }
-
-    private static string Shape(Tensor<float> tensor) => "[" + string.Join(", ", tensor.Lengths.ToArray()) + "]";
 }

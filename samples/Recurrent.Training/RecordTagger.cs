@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Numerics.Tensors;
 using Recurrent.Optim;
+using static Recurrent.Training.SampleHelpers;
 
 namespace Recurrent.Training;
 
@@ -28,7 +29,7 @@ public static class RecordTagger
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             epochLog.Start();
-            Train(model, true);
+            SetTraining(model, true);
             for (int i = 0; i < batchesPerEpoch; i++)
             {
                 (long[] digits, int[] tags) = MakeBatch(random, Batch);
@@ -54,17 +55,11 @@ public static class RecordTagger
             epochLog.End(epoch);
         }
 
-        Train(model, false);
+        SetTraining(model, false);
         const int test = 256;
         (long[] testDigits, int[] testTags) = MakeBatch(new Random(seed + 1000), test);
         float[] testLogits = Values(head.Forward(gru.Forward(embed.Forward(Tensor.Create(testDigits, [test, SeqLen]))).Output));
-        int correct = 0;
-        for (int row = 0; row < testTags.Length; row++)
-        {
-            correct += TensorPrimitives.IndexOfMax(testLogits.AsSpan(row * Classes, Classes)) == testTags[row] ? 1 : 0;
-        }
-
-        float accuracy = correct / (float)testTags.Length;
+        float accuracy = Accuracy(testLogits, testTags, Classes);
         log.WriteLine($"held-out tokens tagged right: {accuracy:P1} of {testTags.Length}");
         return new TrainingReport(epochLog.First, epochLog.Last, accuracy);
     }
@@ -88,21 +83,4 @@ public static class RecordTagger
 
         return (digits, tags);
     }
-
-    private static void Train(Module[] model, bool mode)
-    {
-        foreach (Module module in model)
-        {
-            module.Train(mode);
-        }
-    }
-
-    private static float[] Values(Tensor<float> tensor)
-    {
-        float[] values = new float[tensor.FlattenedLength];
-        tensor.FlattenTo(values);
-        return values;
-    }
-
-    private static string Shape(Tensor<float> tensor) => "[" + string.Join(", ", tensor.Lengths.ToArray()) + "]";
 }

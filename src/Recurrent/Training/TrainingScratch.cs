@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using Recurrent.Engine;
-using Recurrent.Kernels;
 
 namespace Recurrent.Training;
 
