@@ -38,6 +38,11 @@ public static class DigitGroupClassifier
                 optimizer.ZeroGrad();
                 Tensor<float> x = embed.Forward(Tensor.Create(digits, [SeqLen, Batch]));   // (L, N, 16)
                 (Tensor<float> output, Tensor<float> hN, _) = lstm.Forward(x);          // h_n (1, N, H)
+                if (epoch == 1 && i == 0)
+                {
+                    log.WriteLine($"shapes: digits [{SeqLen}, {Batch}] -> embedded {SampleHelpers.Shape(x)} -> LSTM output {SampleHelpers.Shape(output)}, h_n {SampleHelpers.Shape(hN)} -> logits [{Batch}, 3]");
+                }
+
                 LossResult loss = Loss.CrossEntropy(head.Forward(Flatten(hN)), labels);
                 Tensor<float> gradHN = head.Backward(loss.Gradient);
                 RnnGradients grads = lstm.Backward(Tensor.Create(new float[output.FlattenedLength], output.Lengths), Unflatten(gradHN));

@@ -52,8 +52,10 @@ public sealed class ConcurrentLoadTests
         loader.Start();
         try
         {
-            // Until both versions were seen a few times (the loader alternates them), within a bounded number of calls.
-            for (; forwards < 2000 && (seenA < 5 || seenB < 5 || forwards < 200); Interlocked.Increment(ref forwards))
+            // Until both versions were seen a few times (the loader alternates them).
+            // Bounded by time, not by count: on a loaded machine the loader may not run at all for a while.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (; clock.Elapsed < TimeSpan.FromSeconds(20) && (seenA < 5 || seenB < 5 || forwards < 200); Interlocked.Increment(ref forwards))
             {
                 float[] actual = forward();
                 bool isA = actual.AsSpan().SequenceEqual(expectedA), isB = actual.AsSpan().SequenceEqual(expectedB);
@@ -71,6 +73,7 @@ public sealed class ConcurrentLoadTests
         }
 
         loads.Should().BeGreaterThan(1, "the loads must overlap the forwards");
+        (seenA >= 5 && seenB >= 5).Should().BeTrue($"both versions must be seen a few times ({seenA} old, {seenB} new in {forwards} forwards)");
     }
 
     private static (Module Module, Func<float[]> Forward) Create(string kind, int seed)
