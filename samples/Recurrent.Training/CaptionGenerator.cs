@@ -32,7 +32,7 @@ public static class CaptionGenerator
         log.WriteLine(ModelSummary.Of([gru, head], Batch, Steps, 32));
         Parameter[] parameters = [.. encode.Parameters(), .. gru.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.01f);
-        var epochLog = new EpochLog(log);
+        var epochLog = new EpochLog(log, epochs);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             epochLog.Start();

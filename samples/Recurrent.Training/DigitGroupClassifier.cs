@@ -23,7 +23,7 @@ public static class DigitGroupClassifier
         log.WriteLine("the head reads h_n as (N, H): " + ModelSummary.Of([head], Batch, Hidden));
         Parameter[] parameters = [.. embed.Parameters(), .. lstm.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.01f);
-        var epochLog = new EpochLog(log);
+        var epochLog = new EpochLog(log, epochs);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             epochLog.Start();

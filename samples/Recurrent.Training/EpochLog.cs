@@ -1,11 +1,17 @@
+using System;
 using System.Diagnostics;
 using System.IO;
 
 namespace Recurrent.Training;
 
-/// <summary>Mean loss and time per epoch, printed as each epoch ends; remembers the first and last means.</summary>
-internal sealed class EpochLog(TextWriter log)
+/// <summary>
+/// Mean loss and time per epoch, printed as each epoch ends with a bar of the run's progress
+/// (<c>epoch  3/10 [######              ] loss 0.0177  (0.08 s)</c>); remembers the first and last means.
+/// </summary>
+internal sealed class EpochLog(TextWriter log, int epochs)
 {
+    private const int BarWidth = 20;
+
     private readonly Stopwatch _clock = new();
     private double _total;
     private int _batches;
@@ -30,6 +36,7 @@ internal sealed class EpochLog(TextWriter log)
     {
         Last = (float)(_total / _batches);
         First = epoch == 1 ? Last : First;
-        log.WriteLine($"epoch {epoch,3}: loss {Last:F4}  ({_clock.Elapsed.TotalSeconds:F2} s)");
+        int done = epochs <= 0 ? BarWidth : Math.Min(BarWidth, epoch * BarWidth / epochs);
+        log.WriteLine($"epoch {epoch,3}/{epochs} [{new string('#', done)}{new string(' ', BarWidth - done)}] loss {Last:F4}  ({_clock.Elapsed.TotalSeconds:F2} s)");
     }
 }

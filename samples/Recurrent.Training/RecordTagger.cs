@@ -25,7 +25,7 @@ public static class RecordTagger
         log.WriteLine(ModelSummary.Of(model, Batch, SeqLen));
         Parameter[] parameters = [.. embed.Parameters(), .. gru.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.01f);
-        var epochLog = new EpochLog(log);
+        var epochLog = new EpochLog(log, epochs);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             epochLog.Start();

@@ -30,7 +30,7 @@ public static class Seq2SeqReverser
         log.WriteLine("decoder (each step reads [embedding, context]; h0 is the context): " + ModelSummary.Of([decoder, head], Length, Batch, Embed + Hidden));
         Parameter[] parameters = [.. encoderEmbed.Parameters(), .. decoderEmbed.Parameters(), .. encoder.Parameters(), .. decoder.Parameters(), .. head.Parameters()];
         var optimizer = new Adam(parameters, lr: 0.005f);
-        var epochLog = new EpochLog(log);
+        var epochLog = new EpochLog(log, epochs);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             epochLog.Start();
