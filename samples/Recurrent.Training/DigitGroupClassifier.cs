@@ -94,17 +94,7 @@ public static class DigitGroupClassifier
     }
 
     /// <summary>h_n <c>(1, N, H)</c> as <c>(N, H)</c>.</summary>
-    private static Tensor<float> Flatten(Tensor<float> hN)
-    {
-        float[] values = new float[hN.FlattenedLength];
-        hN.FlattenTo(values);
-        return Tensor.Create(values, [hN.Lengths[1], hN.Lengths[2]]);
-    }
+    private static Tensor<float> Flatten(Tensor<float> hN) => Tensor.Create(SampleHelpers.Values(hN), [hN.Lengths[1], hN.Lengths[2]]);
 
-    private static Tensor<float> Unflatten(Tensor<float> rows)
-    {
-        float[] values = new float[rows.FlattenedLength];
-        rows.FlattenTo(values);
-        return Tensor.Create(values, [1, rows.Lengths[0], rows.Lengths[1]]);
-    }
+    private static Tensor<float> Unflatten(Tensor<float> rows) => Tensor.Create(SampleHelpers.Values(rows), [1, rows.Lengths[0], rows.Lengths[1]]);
 }

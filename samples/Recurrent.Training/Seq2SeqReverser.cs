@@ -170,10 +170,5 @@ public static class Seq2SeqReverser
         return (Tensor.Create(embedded, [steps, n, e]), Tensor.Create(context, [1, n, h]));
     }
 
-    private static Tensor<float> Reshape(Tensor<float> tensor, params nint[] lengths)
-    {
-        float[] values = new float[tensor.FlattenedLength];
-        tensor.FlattenTo(values);
-        return Tensor.Create(values, lengths);
-    }
+    private static Tensor<float> Reshape(Tensor<float> tensor, params nint[] lengths) => Tensor.Create(SampleHelpers.Values(tensor), lengths);
 }

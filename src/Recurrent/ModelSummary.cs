@@ -116,18 +116,18 @@ public sealed class ModelSummary
         }).ToArray();
         string[] header = ["module", "tensor", "shape", "dimensions", "parameters"];
         int[] widths = Enumerable.Range(0, header.Length).Select(c => cells.Append(header).Max(row => row[c].Length)).ToArray();
-        foreach (string[] row in cells.Prepend(header))
+        for (int r = -1; r < cells.Length; r++)
         {
-            sb.Append("  ");
+            string[] row = r < 0 ? header : cells[r];
+            var line = new StringBuilder("  ");
             for (int c = 0; c < row.Length; c++)
             {
                 // Repeated module names (a layer's h_n, c_n rows) are left blank; counts are right-aligned.
-                string text = c == 0 && row != header && sb.Length > 0 && IsRepeat(cells, row) ? "" : row[c];
-                sb.Append(c == row.Length - 1 ? text.PadLeft(widths[c]) : text.PadRight(widths[c] + 2));
+                string text = c == 0 && r > 0 && cells[r - 1][0] == row[0] ? "" : row[c];
+                line.Append(c == row.Length - 1 ? text.PadLeft(widths[c]) : text.PadRight(widths[c] + 2));
             }
 
-            sb.Length = sb.ToString().TrimEnd(' ').Length;
-            sb.AppendLine();
+            sb.Append(line.ToString().TrimEnd(' ')).AppendLine();
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"  total parameters {TotalParameters:N0} (trainable {TrainableParameters:N0})").AppendLine();
@@ -210,12 +210,6 @@ public sealed class ModelSummary
             default:
                 throw new ArgumentException($"a summary follows Embedding, Linear, Dropout and the recurrent layers and cells; {repr} is none of them", nameof(module));
         }
-    }
-
-    private static bool IsRepeat(string[][] cells, string[] row)
-    {
-        int index = Array.IndexOf(cells, row);
-        return index > 0 && cells[index - 1][0] == row[0];
     }
 
     private static SummaryRow State(string repr, string name, SequenceShape s, int states, string width, int size)
