@@ -2,6 +2,7 @@
 # Side by side: PyTorch (Debian's 1.13.1, /usr/bin/python3) and Recurrent on the same configurations, in one run,
 # at 1 and 2 threads. Prints times, ratios and % of this machine's FP32 FMA peak.
 #   benchmarks/compare/run.sh [seconds-per-config] [name filter, e.g. gru]   (needs: apt-get install -y python3-torch libopenblas0-pthread)
+# The table is also kept in artifacts/charts/compare.md and drawn as artifacts/charts/compare.png (% of FMA peak).
 # PyTorch is tuned as a user would run it: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they force AVX2 kernels),
 # OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = the thread count, OMP_WAIT_POLICY=PASSIVE, and glibc malloc thresholds raised.
 set -euo pipefail
@@ -21,6 +22,8 @@ for threads in 1 2; do
 done
 
 torch_version=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
+mkdir -p artifacts/charts
+{
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores); PyTorch $torch_version; $(dotnet --version | sed 's/^/.NET SDK /')"
 echo "times are medians in ms. Recurrent: the Tensor<float> API (allocates its outputs, as PyTorch does); span: the"
 echo "allocation-free overload with a reused workspace. speedup = PyTorch / Recurrent (tensor API)."
@@ -65,4 +68,6 @@ for threads in (1, 2):
         padded = name.replace(" packed", "")
         print(f"| {padded} | {threads} | {float(torch[name]) / float(torch[padded]):.2f} | {float(ours[name]) / float(ours[padded]):.2f} | {float(span[name]) / float(span[padded]):.2f} |")
 PY
+} | tee artifacts/charts/compare.md
+dotnet benchmarks/Recurrent.Benchmarks/bin/Release/net10.0/Recurrent.Benchmarks.dll chart artifacts/charts/compare.md artifacts/charts/compare.png
 rm -rf "$out"

@@ -69,7 +69,7 @@ public static class CaptionGenerator
         float[] testLogits = Values(head.Forward(gru.Forward(RepeatOverSteps(encode.Forward(Tensor.Create(testInputs, [test, Features])))).Output));
         float accuracy = Accuracy(testLogits, testTokens, Vocabulary);
         log.WriteLine($"held-out caption tokens right: {accuracy:P1} of {testTokens.Length}");
-        return new TrainingReport(epochLog.First, epochLog.Last, accuracy);
+        return new TrainingReport(epochLog.Losses, accuracy);
     }
 
     /// <summary>Noisy prototypes <c>(N, features)</c> and their captions' tokens, batch-first <c>(N, L)</c>.</summary>

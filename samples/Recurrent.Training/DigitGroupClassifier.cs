@@ -69,7 +69,7 @@ public static class DigitGroupClassifier
             correct += TensorPrimitives.IndexOfMax(logits.AsSpan(b * 3, 3)) == testLabels[b] ? 1 : 0;
         }
 
-        return new TrainingReport(epochLog.First, epochLog.Last, correct / 512f);
+        return new TrainingReport(epochLog.Losses, correct / 512f);
     }
 
     /// <summary>Random digit sequences, time-major <c>(L, N)</c>, and their labels.</summary>

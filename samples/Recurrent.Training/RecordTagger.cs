@@ -61,7 +61,7 @@ public static class RecordTagger
         float[] testLogits = Values(head.Forward(gru.Forward(embed.Forward(Tensor.Create(testDigits, [test, SeqLen]))).Output));
         float accuracy = Accuracy(testLogits, testTags, Classes);
         log.WriteLine($"held-out tokens tagged right: {accuracy:P1} of {testTags.Length}");
-        return new TrainingReport(epochLog.First, epochLog.Last, accuracy);
+        return new TrainingReport(epochLog.Losses, accuracy);
     }
 
     /// <summary>Random digit sequences, batch-first <c>(N, L)</c>, and each token's tag in the same order.</summary>

@@ -73,7 +73,7 @@ public static class Seq2SeqReverser
             m.Eval();
         }
 
-        return new TrainingReport(epochLog.First, epochLog.Last, GreedyAccuracy(encoderEmbed, decoderEmbed, encoder, decoder, head, new Random(seed + 1000), log));
+        return new TrainingReport(epochLog.Losses, GreedyAccuracy(encoderEmbed, decoderEmbed, encoder, decoder, head, new Random(seed + 1000), log));
     }
 
     /// <summary>Decodes with the model's own previous prediction as input; the fraction of digits right.</summary>
