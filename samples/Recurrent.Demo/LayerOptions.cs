@@ -37,6 +37,12 @@ internal sealed record LayerOptions
 
     public bool WithState { get; init; }
 
+    /// <summary>Timed Forward calls after the walk-through (0: none).</summary>
+    public int Time { get; init; }
+
+    /// <summary>Threads for the timed calls (0: the library's default).</summary>
+    public int Threads { get; init; }
+
     public const string Usage = """
         usage: Recurrent.Demo                      walk through the classic examples
                Recurrent.Demo <lstm|gru|rnn> [options]
@@ -44,6 +50,7 @@ internal sealed record LayerOptions
           --bidirectional  --batch-first     --no-bias        --dropout P
           --nonlinearity tanh|relu (rnn)     --batch N        --seq N
           --unbatched (2-D input)            --h0 (pass initial states)
+          --time N (time N Forward calls on the span path)   --threads N
         """;
 
     /// <summary>Parses <c>kind --flag value …</c>; a malformed command line throws <see cref="FormatException"/>.</summary>
@@ -74,6 +81,8 @@ internal sealed record LayerOptions
                 "--no-bias" => o with { Bias = false },
                 "--unbatched" => o with { Unbatched = true },
                 "--h0" => o with { WithState = true },
+                "--time" => o with { Time = Int() },
+                "--threads" => o with { Threads = Int() },
                 "--dropout" => o with
                 {
                     Dropout = float.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out float p) ? p : throw new FormatException($"--dropout needs a number, got '{args[i]}'"),
@@ -91,9 +100,9 @@ internal sealed record LayerOptions
             };
         }
 
-        if (o.Batch < 0 || o.Seq < 0)
+        if (o.Batch < 0 || o.Seq < 0 || o.Time < 0 || o.Threads < 0)
         {
-            throw new FormatException("--batch and --seq must be zero or greater");
+            throw new FormatException("--batch, --seq, --time and --threads must be zero or greater");
         }
 
         return o;

@@ -73,6 +73,16 @@ internal sealed class ShapeWalkthrough(TextWriter output)
 
         CheckLastStep(result, hN, shape, d, o.NumLayers, hOut);
         Parameters(module, o.Kind);
+        if (o.Time > 0)
+        {
+            if (o.Threads > 0)
+            {
+                Parallelism.NumThreads = o.Threads;
+            }
+
+            ForwardTiming.Run(output, o, module, shape, o.Time);
+        }
+
         output.WriteLine();
     }
 

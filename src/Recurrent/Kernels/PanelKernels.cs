@@ -149,7 +149,7 @@ internal static class PanelKernels
         }
     }
 
-    /// <summary>The scalar tier; the same sequential FMA chain per element.</summary>
+    /// <summary>The scalar tier; the same sequential multiply-add chain per element (<see cref="FmaPolicy"/>).</summary>
     internal static void MultiplyScalar(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false) =>
         MultiplyScalar<Float32Weights>(ref a, lda, rows, ref Unsafe.As<float, byte>(ref panel), k, width, ref tile, ldc, accumulate);
 
@@ -165,7 +165,7 @@ internal static class PanelKernels
                 float s = accumulate ? Unsafe.Add(ref tile, (r * ldc) + c) : 0f;
                 for (int p = 0; p < k; p++)
                 {
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, (r * lda) + p), TW.LoadScalar(ref panel, (p * width) + c), s);
+                    s = FmaPolicy.MultiplyAdd(Unsafe.Add(ref a, (r * lda) + p), TW.LoadScalar(ref panel, (p * width) + c), s);
                 }
 
                 Unsafe.Add(ref tile, (r * ldc) + c) = s;

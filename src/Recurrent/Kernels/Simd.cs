@@ -1,7 +1,33 @@
+using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Kernels;
+
+/// <summary>
+/// How every tier multiplies and adds: fused (one rounding) where the hardware fuses, as a multiply then an add where
+/// it does not. <c>Vector128.FusedMultiplyAdd</c> and <c>MathF.FusedMultiplyAdd</c> are exact on every machine and so
+/// fall back to software, element by element, where there is no FMA instruction: 100× slower. That is the case in a
+/// NativeAOT image built for the default instruction set, which cannot run VEX-encoded instructions (FMA among them;
+/// the compiler enables only SSE-family sets opportunistically), and on x64 CPUs without FMA. One predicate for every
+/// tier and the scalar code keeps a process's tiers bit-identical to each other either way; a process without FMA
+/// rounds twice per multiply-add, which moves results by float32 rounding, not beyond.
+/// </summary>
+internal static class FmaPolicy
+{
+    /// <summary>Whether multiply-adds are fused: x64 with FMA, or Arm64 (AdvSimd fuses).</summary>
+    public static bool IsFused
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Fma.IsSupported || AdvSimd.IsSupported;
+    }
+
+    /// <summary><c>a · b + addend</c>, fused when <see cref="IsFused"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float addend) => IsFused ? MathF.FusedMultiplyAdd(a, b, addend) : (a * b) + addend;
+}
 
 /// <summary>
 /// One vector width as a type, so a kernel is written once as a generic skeleton and the JIT specialises it per width
@@ -89,7 +115,7 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) =>
-        Vector512.FusedMultiplyAdd(a, b, addend);
+        FmaPolicy.IsFused ? Vector512.FusedMultiplyAdd(a, b, addend) : (a * b) + addend;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
@@ -145,7 +171,7 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> addend) =>
-        Vector256.FusedMultiplyAdd(a, b, addend);
+        FmaPolicy.IsFused ? Vector256.FusedMultiplyAdd(a, b, addend) : (a * b) + addend;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
@@ -201,7 +227,7 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> addend) =>
-        Vector128.FusedMultiplyAdd(a, b, addend);
+        FmaPolicy.IsFused ? Vector128.FusedMultiplyAdd(a, b, addend) : (a * b) + addend;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
