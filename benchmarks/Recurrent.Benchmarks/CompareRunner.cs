@@ -51,35 +51,11 @@ internal static class CompareRunner
             }
 
             Action call = span ? BuildSpan(config) : Build(config);
-            double ms = Median(call, seconds);
+            double ms = MedianTimer.Median(call, seconds);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{config.Name}\t{ms:F4}"));
         }
 
         return 0;
-    }
-
-    /// <summary>Warms up, then times calls for about <paramref name="seconds"/> (at least 5) and returns the median.</summary>
-    internal static double Median(Action call, double seconds)
-    {
-        var warm = Stopwatch.StartNew();
-        int warmups = 0;
-        while (warmups < 3 || (warm.Elapsed.TotalSeconds < seconds / 4 && warmups < 50))
-        {
-            call();
-            warmups++;
-        }
-
-        var times = new List<double>();
-        var total = Stopwatch.StartNew();
-        while (times.Count < 5 || (total.Elapsed.TotalSeconds < seconds && times.Count < 2000))
-        {
-            long start = Stopwatch.GetTimestamp();
-            call();
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-
-        times.Sort();
-        return times[times.Count / 2];
     }
 
     /// <summary>The allocation-free path: caller-owned output and state, one reused workspace.</summary>
