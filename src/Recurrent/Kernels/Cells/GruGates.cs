@@ -12,7 +12,7 @@ internal readonly struct GruGates : ICell
 {
     public static int Gates => 3;
 
-    public static int Unit => 64;
+    public static int Unit => 32;
 
     public static bool HasCellState => false;
 
