@@ -9,7 +9,6 @@ using FluentAssertions;
 using Recurrent.Optim;
 using Recurrent.Tests.TestUtilities;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace Recurrent.Tests.Errors;
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using FluentAssertions;
 using Recurrent.Tests.TestUtilities;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace Recurrent.Tests.Golden;
 

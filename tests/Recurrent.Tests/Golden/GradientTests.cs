@@ -6,7 +6,6 @@ using System.Text.Json;
 using FluentAssertions;
 using Recurrent.Tests.TestUtilities;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace Recurrent.Tests.Golden;
 

@@ -11,7 +11,7 @@ namespace Recurrent.Tests.Properties;
 
 /// <summary>The worker pool survives any exception: every worker returns, the failure reaches the caller, the pool serves the next job.</summary>
 [Collection(nameof(ThreadSettings))]
-public sealed class WorkerPoolTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class WorkerPoolTests(ITestOutputHelper output)
 {
     public static TheoryData<int, int, string> Failures()
     {
