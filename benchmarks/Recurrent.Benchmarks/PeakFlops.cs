@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Threading.Tasks;
+using Recurrent.Kernels;
 
 namespace Recurrent.Benchmarks;
 
@@ -48,7 +49,7 @@ public static class PeakFlops
         float sink = 0;
         while (clock.Elapsed.TotalSeconds < seconds)
         {
-            sink += Vector512.IsHardwareAccelerated ? Chains512(100_000) : Chains256(100_000);
+            sink += Vector512.IsHardwareAccelerated ? Chains<Simd512, Vector512<float>>(100_000) : Chains<Simd256, Vector256<float>>(100_000);
             iterations += 100_000;
         }
 
@@ -57,61 +58,39 @@ public static class PeakFlops
         return iterations * 16.0 * lanes * 2 / clock.Elapsed.TotalSeconds / 1e9;
     }
 
+    /// <summary>n rounds of 16 independent FMA chains of one width (the library's own tier types, so the FMA is the kernels').</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains512(int n)
+    private static float Chains<TS, TV>(int n)
+        where TS : struct, ISimd<TV>
+        where TV : struct
     {
-        Vector512<float> a = Vector512.Create(0.999f), b = Vector512.Create(0.001f);
-        Vector512<float> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
-        Vector512<float> c8 = a, c9 = a, c10 = a, c11 = a, c12 = a, c13 = a, c14 = a, c15 = a;
+        TV a = TS.Create(0.999f), b = TS.Create(0.001f);
+        TV c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
+        TV c8 = a, c9 = a, c10 = a, c11 = a, c12 = a, c13 = a, c14 = a, c15 = a;
         for (int i = 0; i < n; i++)
         {
-            c0 = Vector512.FusedMultiplyAdd(c0, a, b);
-            c1 = Vector512.FusedMultiplyAdd(c1, a, b);
-            c2 = Vector512.FusedMultiplyAdd(c2, a, b);
-            c3 = Vector512.FusedMultiplyAdd(c3, a, b);
-            c4 = Vector512.FusedMultiplyAdd(c4, a, b);
-            c5 = Vector512.FusedMultiplyAdd(c5, a, b);
-            c6 = Vector512.FusedMultiplyAdd(c6, a, b);
-            c7 = Vector512.FusedMultiplyAdd(c7, a, b);
-            c8 = Vector512.FusedMultiplyAdd(c8, a, b);
-            c9 = Vector512.FusedMultiplyAdd(c9, a, b);
-            c10 = Vector512.FusedMultiplyAdd(c10, a, b);
-            c11 = Vector512.FusedMultiplyAdd(c11, a, b);
-            c12 = Vector512.FusedMultiplyAdd(c12, a, b);
-            c13 = Vector512.FusedMultiplyAdd(c13, a, b);
-            c14 = Vector512.FusedMultiplyAdd(c14, a, b);
-            c15 = Vector512.FusedMultiplyAdd(c15, a, b);
+            c0 = TS.MultiplyAdd(c0, a, b);
+            c1 = TS.MultiplyAdd(c1, a, b);
+            c2 = TS.MultiplyAdd(c2, a, b);
+            c3 = TS.MultiplyAdd(c3, a, b);
+            c4 = TS.MultiplyAdd(c4, a, b);
+            c5 = TS.MultiplyAdd(c5, a, b);
+            c6 = TS.MultiplyAdd(c6, a, b);
+            c7 = TS.MultiplyAdd(c7, a, b);
+            c8 = TS.MultiplyAdd(c8, a, b);
+            c9 = TS.MultiplyAdd(c9, a, b);
+            c10 = TS.MultiplyAdd(c10, a, b);
+            c11 = TS.MultiplyAdd(c11, a, b);
+            c12 = TS.MultiplyAdd(c12, a, b);
+            c13 = TS.MultiplyAdd(c13, a, b);
+            c14 = TS.MultiplyAdd(c14, a, b);
+            c15 = TS.MultiplyAdd(c15, a, b);
         }
 
-        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15).ToScalar();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains256(int n)
-    {
-        Vector256<float> a = Vector256.Create(0.999f), b = Vector256.Create(0.001f);
-        Vector256<float> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
-        Vector256<float> c8 = a, c9 = a, c10 = a, c11 = a, c12 = a, c13 = a, c14 = a, c15 = a;
-        for (int i = 0; i < n; i++)
-        {
-            c0 = Vector256.FusedMultiplyAdd(c0, a, b);
-            c1 = Vector256.FusedMultiplyAdd(c1, a, b);
-            c2 = Vector256.FusedMultiplyAdd(c2, a, b);
-            c3 = Vector256.FusedMultiplyAdd(c3, a, b);
-            c4 = Vector256.FusedMultiplyAdd(c4, a, b);
-            c5 = Vector256.FusedMultiplyAdd(c5, a, b);
-            c6 = Vector256.FusedMultiplyAdd(c6, a, b);
-            c7 = Vector256.FusedMultiplyAdd(c7, a, b);
-            c8 = Vector256.FusedMultiplyAdd(c8, a, b);
-            c9 = Vector256.FusedMultiplyAdd(c9, a, b);
-            c10 = Vector256.FusedMultiplyAdd(c10, a, b);
-            c11 = Vector256.FusedMultiplyAdd(c11, a, b);
-            c12 = Vector256.FusedMultiplyAdd(c12, a, b);
-            c13 = Vector256.FusedMultiplyAdd(c13, a, b);
-            c14 = Vector256.FusedMultiplyAdd(c14, a, b);
-            c15 = Vector256.FusedMultiplyAdd(c15, a, b);
-        }
-
-        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15).ToScalar();
+        float[] sum = new float[TS.Count];
+        TV low = TS.Add(TS.Add(TS.Add(c0, c1), TS.Add(c2, c3)), TS.Add(TS.Add(c4, c5), TS.Add(c6, c7)));
+        TV high = TS.Add(TS.Add(TS.Add(c8, c9), TS.Add(c10, c11)), TS.Add(TS.Add(c12, c13), TS.Add(c14, c15)));
+        TS.Store(TS.Add(low, high), ref sum[0], 0);
+        return sum[0];
     }
 }
