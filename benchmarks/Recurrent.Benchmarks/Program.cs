@@ -3,11 +3,16 @@ using BenchmarkDotNet.Running;
 using Recurrent.Benchmarks;
 
 // `compare --threads N` prints the side-by-side timings (benchmarks/compare/run.sh); `chart TABLE.md OUT.png` draws
-// that table; `configs` lists the configurations; `peak --threads N` measures the FMA peak; anything else goes to
-// BenchmarkDotNet.
+// that table; `configs` lists the configurations; `peak --threads N` measures the FMA peak and `floor` the batch-1
+// weight-streaming floor; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "compare")
 {
     return CompareRunner.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "floor")
+{
+    return StreamingFloor.Run();
 }
 
 if (args.Length > 0 && args[0] == "peak")
