@@ -104,6 +104,14 @@ internal static class PanelKernels
             ref float aRow = ref Unsafe.Add(ref a, r * lda);
             ref float tRow = ref Unsafe.Add(ref tile, r * ldc);
             int c = 0;
+            if (width == 6 * w)
+            {
+                // A GRU panel (3 gates × 32 units) at 16 lanes: one pass with six chains keeps two FMAs in flight per
+                // cycle, where 4 + 2 would leave the second pass latency-bound.
+                Row1x6<TW, TS, TV>(ref aRow, ref panel, k, width, ref tRow, accumulate);
+                c = width;
+            }
+
             for (; c + (4 * w) <= width; c += 4 * w)
             {
                 Row1x4<TW, TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
@@ -368,6 +376,41 @@ internal static class PanelKernels
         TS.Store(c1, ref tile, w);
         TS.Store(c2, ref tile, 2 * w);
         TS.Store(c3, ref tile, 3 * w);
+    }
+
+    /// <summary>Six vectors of one row: six independent chains, one pass over the row of A.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row1x6<TW, TS, TV>(ref float a, ref byte b, int k, int width, ref float tile, bool accumulate)
+        where TW : struct, IWeightFormat
+        where TS : struct, ISimd<TV>
+        where TV : struct
+    {
+        nuint w = (nuint)TS.Count;
+        TV c0 = accumulate ? TS.Load(ref tile, 0) : TS.Zero;
+        TV c1 = accumulate ? TS.Load(ref tile, w) : TS.Zero;
+        TV c2 = accumulate ? TS.Load(ref tile, 2 * w) : TS.Zero;
+        TV c3 = accumulate ? TS.Load(ref tile, 3 * w) : TS.Zero;
+        TV c4 = accumulate ? TS.Load(ref tile, 4 * w) : TS.Zero;
+        TV c5 = accumulate ? TS.Load(ref tile, 5 * w) : TS.Zero;
+        nuint offset = 0;
+        for (int p = 0; p < k; p++)
+        {
+            TV x = TS.Create(Unsafe.Add(ref a, p));
+            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset), c0);
+            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + w), c1);
+            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (3 * w)), c3);
+            c4 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (4 * w)), c4);
+            c5 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (5 * w)), c5);
+            offset += (nuint)width;
+        }
+
+        TS.Store(c0, ref tile, 0);
+        TS.Store(c1, ref tile, w);
+        TS.Store(c2, ref tile, 2 * w);
+        TS.Store(c3, ref tile, 3 * w);
+        TS.Store(c4, ref tile, 4 * w);
+        TS.Store(c5, ref tile, 5 * w);
     }
 
     /// <summary>Two vectors of one row: two independent chains, so a panel whose width is 6 vectors (GRU) needs no latency-bound single chain.</summary>
