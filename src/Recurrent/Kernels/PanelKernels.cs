@@ -117,11 +117,6 @@ internal static class PanelKernels
                 Row1x4<TW, TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
             }
 
-            for (; c + (2 * w) <= width; c += 2 * w)
-            {
-                Row1x2<TW, TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
-            }
-
             for (; c < width; c += w)
             {
                 Row1x1<TW, TS, TV>(ref aRow, ref Unsafe.Add(ref panel, c * TW.ElementSize), k, width, ref Unsafe.Add(ref tRow, c), accumulate);
@@ -411,29 +406,6 @@ internal static class PanelKernels
         TS.Store(c3, ref tile, 3 * w);
         TS.Store(c4, ref tile, 4 * w);
         TS.Store(c5, ref tile, 5 * w);
-    }
-
-    /// <summary>Two vectors of one row: two independent chains, so a panel whose width is 6 vectors (GRU) needs no latency-bound single chain.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row1x2<TW, TS, TV>(ref float a, ref byte b, int k, int width, ref float tile, bool accumulate)
-        where TW : struct, IWeightFormat
-        where TS : struct, ISimd<TV>
-        where TV : struct
-    {
-        nuint w = (nuint)TS.Count;
-        TV c0 = accumulate ? TS.Load(ref tile, 0) : TS.Zero;
-        TV c1 = accumulate ? TS.Load(ref tile, w) : TS.Zero;
-        nuint offset = 0;
-        for (int p = 0; p < k; p++)
-        {
-            TV x = TS.Create(Unsafe.Add(ref a, p));
-            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset), c0);
-            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + w), c1);
-            offset += (nuint)width;
-        }
-
-        TS.Store(c0, ref tile, 0);
-        TS.Store(c1, ref tile, w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
