@@ -59,19 +59,21 @@ public sealed record BenchConfig(string Kind, int Batch, int Seq, int Input, int
         CultureInfo.InvariantCulture,
         $"{Kind}{(Layers > 1 ? $" {Layers}-layer" : "")}{(Bidirectional ? " bi" : "")}{(Packed ? " packed" : "")}{(Train ? " train" : "")} {Batch},{Seq},{Input},{Hidden}");
 
+    /// <summary>Gate blocks of the layer's weights: 4 (LSTM), 3 (GRU), 1 (RNN).</summary>
+    public int Gates => Kind switch { "lstm" or "lstmcell" => 4, "gru" => 3, _ => 1 };
+
     /// <summary>Multiply-adds × 2 of the forward pass: every layer's input projection and recurrent product.</summary>
     public double Flops
     {
         get
         {
-            int gates = Kind switch { "lstm" or "lstmcell" => 4, "gru" => 3, _ => 1 };
             int d = Bidirectional ? 2 : 1;
             double total = 0;
             double rows = Packed ? MixedLengths().Sum(l => (double)l) : (double)Seq * Batch;
             for (int layer = 0; layer < Layers; layer++)
             {
                 int input = layer == 0 ? Input : d * Hidden;
-                total += 2.0 * d * rows * gates * Hidden * (input + Hidden);
+                total += 2.0 * d * rows * Gates * Hidden * (input + Hidden);
             }
 
             // A training step: the forward, then backward's recurrent product, the input gradient and the weight gradients.

@@ -21,8 +21,7 @@ public static class StreamingFloor
                 continue;
             }
 
-            int gates = c.Kind switch { "lstm" => 4, "gru" => 3, _ => 1 };
-            float[] w = new float[(long)gates * c.Hidden * c.Hidden * c.Layers * (c.Bidirectional ? 2 : 1)];
+            float[] w = new float[(long)c.Gates * c.Hidden * c.Hidden * c.Layers * (c.Bidirectional ? 2 : 1)];
             for (int i = 0; i < w.Length; i++)
             {
                 w[i] = i * 1e-9f;

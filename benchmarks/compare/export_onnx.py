@@ -16,10 +16,7 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-
-def mixed_lengths(b, t):
-    """Configs.cs MixedLengths: the first sequence full length, the others spread over 1..T."""
-    return [t if i == 0 else 1 + (i * 37) % t for i in range(b)]
+from compare_torch import mixed_lengths  # the same directory: Python puts the script's folder on sys.path
 
 
 def export(kind, layers, bi, b, t, i, h, path):
