@@ -4,7 +4,7 @@ using Recurrent.Benchmarks;
 
 // `compare --threads N` prints the side-by-side timings (benchmarks/compare/run.sh); `chart TABLE.md OUT.png` draws
 // that table; `configs` lists the configurations; `peak --threads N` measures the FMA peak and `floor` the batch-1
-// weight-streaming floor; anything else goes to BenchmarkDotNet.
+// weight-streaming floor; `streams` the stream host against one Forward call per stream; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "compare")
 {
     return CompareRunner.Run(args);
@@ -18,6 +18,11 @@ if (args.Length > 0 && args[0] == "floor")
 if (args.Length > 0 && args[0] == "peak")
 {
     return PeakFlops.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "streams")
+{
+    return StreamsBench.Run(args);
 }
 
 if (args.Length > 0 && args[0] == "chart")

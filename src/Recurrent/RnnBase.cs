@@ -431,6 +431,17 @@ public abstract class RnnBase : Module
         Run(input, shape, h0, c0, output, hN, cN, workspace, batchSizes, sortedIndices, record: false);
     }
 
+    /// <summary>
+    /// The packed span forward for <see cref="Streaming.StreamHost"/>: the rows of every step are already in sorted
+    /// order, so no permutation; <paramref name="cN"/> is ignored by a cell without a cell state.
+    /// </summary>
+    internal void ForwardPacked(
+        ReadOnlySpan<float> input, ReadOnlySpan<int> batchSizes, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN, RecurrentWorkspace workspace) =>
+        ForwardCore(input, batchSizes, [], h0, _spec.Cell.HasCellState ? c0 : [], output, hN, _spec.Cell.HasCellState ? cN : [], workspace);
+
+    /// <summary>Whether a forward call now would drop activations between layers (training mode with dropout).</summary>
+    internal bool AppliesDropout => Training && Dropout > 0f && NumLayers > 1;
+
     /// <summary>The checks both span paths share: states against <paramref name="shape"/>'s batch, no overlap with the output.</summary>
     private void CheckStateSpans(ReadOnlySpan<float> input, SequenceShape shape, ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, Span<float> output, Span<float> hN, Span<float> cN)
     {
