@@ -10,8 +10,8 @@ using Recurrent.Streaming;
 namespace Recurrent.Benchmarks;
 
 /// <summary>
-/// <c>streams [--seconds S] [--chunk STEPS] [--streams 1,8,32,128] [--cores N] [--hidden H]</c>: N live streams of an
-/// LSTM (H → H), each a client that submits a chunk, awaits its outputs and submits the next (closed loop), served two
+/// <c>streams [--seconds S] [--chunk STEPS] [--streams 1,8,32,128] [--cores N] [--input I] [--hidden H]</c>: N live
+/// streams of an LSTM (I → H, I = H unless given), each a client that submits a chunk, awaits its outputs and submits the next (closed loop), served two
 /// ways on the same cores: by a <see cref="StreamHost"/> (pending chunks batched into one step) and by a server thread
 /// that runs one span <c>Forward</c> call per stream per chunk (what a caller does without the host). Prints a markdown
 /// table: time steps per second over all streams, p50 and p99 of a chunk's latency (submit to outputs), the speed-up,
@@ -25,6 +25,7 @@ public static class StreamsBench
         int chunk = (int)Option(args, "--chunk", 1);
         int cores = (int)Option(args, "--cores", 1);
         int hidden = (int)Option(args, "--hidden", 256);
+        int inputSize = (int)Option(args, "--input", hidden);
         int[] counts = Value(args, "--streams") is { } list ? [.. list.Split(',').Select(int.Parse)] : [1, 8, 32, 128];
         if (cores > 0 && cores < Environment.ProcessorCount && (OperatingSystem.IsLinux() || OperatingSystem.IsWindows()))
         {
@@ -32,11 +33,11 @@ public static class StreamsBench
         }
 
         Parallelism.NumThreads = Math.Max(1, cores);
-        var model = new Lstm(hidden, hidden, seed: 1);
+        var model = new Lstm(inputSize, hidden, seed: 1);
         model.Eval();
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"LSTM({hidden}, {hidden}), chunks of {chunk} step(s), {cores} core(s), {seconds} s a row, closed loop (each stream awaits its chunk before the next); {DateTime.UtcNow:yyyy-MM-dd}"));
+            $"LSTM({inputSize}, {hidden}), chunks of {chunk} step(s), {cores} core(s), {seconds} s a row, closed loop (each stream awaits its chunk before the next); {DateTime.UtcNow:yyyy-MM-dd}"));
         Console.WriteLine();
         Console.WriteLine("| streams | one Forward per chunk: steps/s | p50 ms | p99 ms | StreamHost: steps/s | p50 ms | p99 ms | speed-up | bound: one Forward of all N rows, steps/s | host bytes/step (warm) |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
