@@ -4,7 +4,7 @@
 # 2.x; a small C++ program) and Recurrent: the Tensor API and the allocation-free span path under the JIT, and the span
 # path as NativeAOT images, default instruction set and IlcInstructionSet=native. Prints one table with every runtime,
 # the fastest peer, Recurrent's speed-up over it, and % of this machine's FMA peak (measured in the run); keeps it in
-# artifacts/charts/compare.md and draws artifacts/charts/compare.png.
+# artifacts/charts/compare.md and draws artifacts/charts/compare.png. Then the stream host's table (artifacts/charts/streams.md).
 #   benchmarks/compare/run.sh [seconds-per-config] [name filter, e.g. gru]
 #   needs: apt-get install -y python3-torch libopenblas0-pthread python3-onnx libdnnl-dev (and g++)
 # PyTorch is tuned as a user would run it: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they force AVX2 kernels),
@@ -105,3 +105,13 @@ for threads in (1, 2):
 PY
 } | tee artifacts/charts/compare.md
 $bench chart artifacts/charts/compare.md artifacts/charts/compare.png
+
+# Many live streams (issue 15): the stream host against one Forward call per stream per chunk, one core, LSTM 256 and
+# the package sample's model; the peers have no stream host to compare (state shuttling and batching are the caller's).
+if [ -z "$only" ]; then
+    for model in "--input 256 --hidden 256" "--input 16 --hidden 32"; do
+        # shellcheck disable=SC2086
+        $bench streams --seconds "$seconds" --chunk 1 $model
+        echo
+    done | tee artifacts/charts/streams.md
+fi
