@@ -31,6 +31,21 @@ public sealed class Lstm : RnnBase
     /// <summary>The projection size (<c>proj_size</c>), 0 when there is none.</summary>
     public int ProjSize => Spec.ProjSize;
 
+    /// <summary>
+    /// An inference-only copy of this Lstm with its current weights stored in <paramref name="precision"/> (PyTorch's
+    /// <c>quantize_dynamic</c>, as a .NET method): the same Forward overloads, shapes and errors, half the weight bytes for
+    /// <see cref="WeightPrecision.BFloat16"/>. The copy has no parameters and keeps nothing of this module's weights; it
+    /// refuses Backward.
+    /// </summary>
+    /// <exception cref="System.ArgumentException"><paramref name="precision"/> is <see cref="WeightPrecision.Float32"/>.</exception>
+    /// <exception cref="System.InvalidOperationException">This module is itself a quantized copy.</exception>
+    public Lstm Quantize(WeightPrecision precision) => new(this, precision);
+
+    private Lstm(Lstm source, WeightPrecision precision)
+        : base(source, precision)
+    {
+    }
+
     /// <inheritdoc/>
     protected override string TorchName => "LSTM";
 

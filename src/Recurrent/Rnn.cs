@@ -30,6 +30,22 @@ public sealed class Rnn : RnnBase
     /// <summary>The activation, tanh or relu.</summary>
     public Nonlinearity Nonlinearity { get; }
 
+    /// <summary>
+    /// An inference-only copy of this Rnn with its current weights stored in <paramref name="precision"/> (PyTorch's
+    /// <c>quantize_dynamic</c>, as a .NET method): the same Forward overloads, shapes and errors, half the weight bytes for
+    /// <see cref="WeightPrecision.BFloat16"/>. The copy has no parameters and keeps nothing of this module's weights; it
+    /// refuses Backward.
+    /// </summary>
+    /// <exception cref="System.ArgumentException"><paramref name="precision"/> is <see cref="WeightPrecision.Float32"/>.</exception>
+    /// <exception cref="System.InvalidOperationException">This module is itself a quantized copy.</exception>
+    public Rnn Quantize(WeightPrecision precision) => new(this, precision);
+
+    private Rnn(Rnn source, WeightPrecision precision)
+        : base(source, precision)
+    {
+        Nonlinearity = source.Nonlinearity;
+    }
+
     /// <inheritdoc/>
     protected override string TorchName => "RNN";
 

@@ -24,6 +24,9 @@ public abstract class RnnBase : Module
     private PackedLayer[] _packed = [];
     private readonly Parameter?[][] _parameterSets;
 
+    /// <summary>A quantized copy's weights (it has no parameters); null for a float32 module.</summary>
+    private readonly QuantizedLayers? _quantized;
+
     /// <summary>The forwards recorded for Backward (newest last) and the backward's temporaries, reused from step to step.</summary>
     private readonly TrainingMemory<ForwardRecord> _training = new();
 
@@ -129,6 +132,33 @@ public abstract class RnnBase : Module
         ResetParameters();
     }
 
+    /// <summary>
+    /// A quantized, inference-only copy of <paramref name="source"/>: the same configuration, its current weights packed
+    /// in <paramref name="precision"/>, no parameters (nothing of the float weights is kept).
+    /// </summary>
+    private protected RnnBase(RnnBase source, WeightPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source._quantized is not null)
+        {
+            throw new InvalidOperationException($"{source} is already quantized ({source.Precision}); quantize the float32 module");
+        }
+
+        InputSize = source.InputSize;
+        HiddenSize = source.HiddenSize;
+        NumLayers = source.NumLayers;
+        Bias = source.Bias;
+        BatchFirst = source.BatchFirst;
+        Dropout = source.Dropout;
+        Bidirectional = source.Bidirectional;
+        _spec = source._spec;
+        _random = source._random;
+        _weights = [];
+        _parameterSets = [];
+        _quantized = QuantizedLayers.Create(_spec, source._weights, precision, nameof(precision));
+        SetTraining(source.Training);
+    }
+
     /// <summary>The number of expected features in the input x (<c>input_size</c>).</summary>
     public int InputSize { get; }
 
@@ -151,6 +181,37 @@ public abstract class RnnBase : Module
     public bool Bidirectional { get; }
 
     internal RecurrentSpec Spec => _spec;
+
+    /// <summary>How the weights the forward reads are stored: <see cref="WeightPrecision.Float32"/>, or a quantized copy's precision.</summary>
+    public WeightPrecision Precision => _quantized?.Precision ?? WeightPrecision.Float32;
+
+    /// <summary>
+    /// Bytes this module holds for its weights: a float32 module its parameters and their packed copy for the kernels, a
+    /// quantized copy only its packed weights (and float32 biases).
+    /// </summary>
+    public long WeightBytes
+    {
+        get
+        {
+            if (_quantized is not null)
+            {
+                return _quantized.Bytes;
+            }
+
+            long bytes = 0;
+            foreach (Parameter p in Parameters())
+            {
+                bytes += (long)p.Values.Length * sizeof(float);
+            }
+
+            foreach (PackedLayer layer in _packed)
+            {
+                bytes += layer.Bytes;
+            }
+
+            return bytes;
+        }
+    }
 
     /// <summary>
     /// Re-packs the weights for the kernels, like PyTorch's <c>flatten_parameters()</c>. <see cref="Module.LoadStateDict"/>
@@ -279,6 +340,11 @@ public abstract class RnnBase : Module
         if (gradOutput is null)
         {
             ThrowHelper.Null(nameof(gradOutput));
+        }
+
+        if (_quantized is not null)
+        {
+            throw new InvalidOperationException($"{this} has {Precision} weights: a quantized module is inference-only; train the float32 module and quantize it again");
         }
 
         ForwardRecord record = _training.Peek(TorchName);
@@ -518,7 +584,11 @@ public abstract class RnnBase : Module
             HN = hN,
             CN = cN,
         };
-        if (!record)
+        if (_quantized is not null)
+        {
+            _quantized.Forward(_spec, call, Dropout, dropoutRandom, ws);
+        }
+        else if (!record)
         {
             LayerDriver.Forward(_spec, _packed, call, Dropout, dropoutRandom, ws);
         }

@@ -22,7 +22,7 @@ namespace Recurrent.Engine;
 internal sealed class PackedLayer<TFormat>
     where TFormat : struct, IWeightFormat
 {
-    private readonly LayerWeights _source;
+    private readonly LayerWeights? _source;
     private BackwardOperands? _backward;
 
     // The previous version's backward operands, refilled rather than reallocated on this version's first Backward (a
@@ -38,9 +38,10 @@ internal sealed class PackedLayer<TFormat>
     /// <param name="hiddenIn">K of the recurrent product (proj_size when projecting).</param>
     /// <param name="w">The weights, read now and (for <see cref="Backward"/>) on this version's first Backward.</param>
     /// <param name="previous">The version this one replaces: its backward operands' memory is taken over (it builds new ones if asked again).</param>
-    public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w, PackedLayer<TFormat>? previous = null)
+    /// <param name="inferenceOnly">Keep no reference to <paramref name="w"/> (a quantized module: its float weights can go); <see cref="Backward"/> then refuses.</param>
+    public PackedLayer(CellKind kind, int inputSize, int hidden, int hiddenIn, LayerWeights w, PackedLayer<TFormat>? previous = null, bool inferenceOnly = false)
     {
-        _source = w;
+        _source = inferenceOnly ? null : w;
         if (previous is not null)
         {
             _recycled = Interlocked.Exchange(ref previous._backward, null);
@@ -99,12 +100,13 @@ internal sealed class PackedLayer<TFormat>
             BackwardOperands? packed = Volatile.Read(ref _backward);
             if (packed is null)
             {
+                LayerWeights source = _source ?? throw new InvalidOperationException("an inference-only (quantized) layer has no backward pass");
                 int g = Gates * Hidden;
                 BackwardOperands? old = Interlocked.Exchange(ref _recycled, null);
                 packed = new BackwardOperands(
-                    Pack(old?.WeightIH, _source.WeightIH, g, InputSize),
-                    Pack(old?.WeightHH, _source.WeightHH, g, HiddenIn),
-                    _source.WeightHR is { } whr ? Pack(old?.WeightHR, whr, HiddenIn, Hidden) : null);
+                    Pack(old?.WeightIH, source.WeightIH, g, InputSize),
+                    Pack(old?.WeightHH, source.WeightHH, g, HiddenIn),
+                    source.WeightHR is { } whr ? Pack(old?.WeightHR, whr, HiddenIn, Hidden) : null);
                 Volatile.Write(ref _backward, packed);
             }
 
@@ -148,6 +150,11 @@ internal sealed class PackedLayer<TFormat>
     public int ProjSize { get; }
 
     public int ProjPanels { get; }
+
+    /// <summary>Bytes of the forward's packed weights and biases (padding included).</summary>
+    public long Bytes =>
+        (WeightIH.Panels * WeightIH.PanelBytes) + (WeightHH.Panels * WeightHH.PanelBytes) + (WeightHR is null ? 0 : WeightHR.Panels * WeightHR.PanelBytes)
+        + ((Bias.Length + (BiasHN?.Length ?? 0)) * sizeof(float));
 
     /// <summary>Lets the backward operands go (a module switched to inference); the next Backward packs them again.</summary>
     public void ReleaseBackward() => Volatile.Write(ref _backward, null);
