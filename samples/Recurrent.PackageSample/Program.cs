@@ -60,6 +60,34 @@ if (worst > 1e-4)
 }
 
 Console.WriteLine("same predictions as PyTorch");
+
+// The same model with its LSTM weights in bfloat16 (half the bytes; an inference-only copy): the same predictions?
+Lstm small = lstm.Quantize(WeightPrecision.BFloat16);
+(_, Tensor<float> hSmall, _) = small.Forward(packed);
+float[] h16 = Values(hSmall);
+int agree = 0;
+double drift = 0;
+for (int n = 0; n < sequences.Length; n++)
+{
+    float[] logits = new float[3];
+    for (int c = 0; c < 3; c++)
+    {
+        logits[c] = TensorPrimitives.Dot(h16.AsSpan(n * 32, 32), headWeight.AsSpan(c * 32, 32)) + headBias[c];
+        drift = Math.Max(drift, Math.Abs(logits[c] - torchLogits[n][c]));
+    }
+
+    agree += TensorPrimitives.IndexOfMax(logits) == TensorPrimitives.IndexOfMax(torchLogits[n]) ? 1 : 0;
+}
+
+Console.WriteLine(string.Create(
+    CultureInfo.InvariantCulture,
+    $"bfloat16 LSTM weights ({small.WeightBytes:N0} bytes against {lstm.WeightBytes:N0}): {agree}/{sequences.Length} predictions as PyTorch's, largest logit difference {drift:E2}"));
+if (agree != sequences.Length)
+{
+    Console.Error.WriteLine("the bfloat16 copy changed a prediction");
+    return 1;
+}
+
 return 0;
 
 static float[] Values(Tensor<float> t)

@@ -60,16 +60,21 @@ public static class DigitGroupClassifier
         lstm.Eval();
         head.Eval();
         (long[] testDigits, int[] testLabels) = MakeBatch(new Random(seed + 1000), 512);
-        Tensor<float> h = lstm.Forward(embed.Forward(Tensor.Create(testDigits, [SeqLen, 512]))).HN;
-        float[] logits = new float[512 * 3];
-        head.Forward(Flatten(h)).FlattenTo(logits);
-        int correct = 0;
-        for (int b = 0; b < 512; b++)
+        float Accuracy(Lstm layer)
         {
-            correct += TensorPrimitives.IndexOfMax(logits.AsSpan(b * 3, 3)) == testLabels[b] ? 1 : 0;
+            Tensor<float> h = layer.Forward(embed.Forward(Tensor.Create(testDigits, [SeqLen, 512]))).HN;
+            float[] logits = new float[512 * 3];
+            head.Forward(Flatten(h)).FlattenTo(logits);
+            int correct = 0;
+            for (int b = 0; b < 512; b++)
+            {
+                correct += TensorPrimitives.IndexOfMax(logits.AsSpan(b * 3, 3)) == testLabels[b] ? 1 : 0;
+            }
+
+            return correct / 512f;
         }
 
-        return new TrainingReport(epochLog.Losses, correct / 512f);
+        return new TrainingReport(epochLog.Losses, Accuracy(lstm), Accuracy(lstm.Quantize(WeightPrecision.BFloat16)));
     }
 
     /// <summary>Random digit sequences, time-major <c>(L, N)</c>, and their labels.</summary>

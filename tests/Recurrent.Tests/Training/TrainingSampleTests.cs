@@ -16,6 +16,7 @@ public sealed class TrainingSampleTests
         TrainingReport report = DigitGroupClassifier.Train(epochs: 3, TextWriter.Null, batchesPerEpoch: 20);
         report.FinalLoss.Should().BeLessThan(report.FirstLoss * 0.5f);
         report.Accuracy.Should().BeGreaterThan(0.8f, "three short epochs already beat chance (1/3) by far");
+        report.BFloat16Accuracy.Should().BeApproximately(report.Accuracy, 0.02f, "bfloat16 weights move the logits by about 1e-3");
     }
 
     [Fact]
@@ -25,6 +26,7 @@ public sealed class TrainingSampleTests
         TrainingReport report = RecordTagger.Train(epochs: 3, log, batchesPerEpoch: 20);
         report.FinalLoss.Should().BeLessThan(report.FirstLoss * 0.5f);
         report.Accuracy.Should().BeGreaterThan(0.95f, "always answering 'no record' is right on about 80 % of tokens; the model must beat that");
+        report.BFloat16Accuracy.Should().BeApproximately(report.Accuracy, 0.02f);
         log.ToString().Should().Contain("shapes: digits [32, 12] -> embedded [32, 12, 16] -> GRU output [32, 12, 32] -> logits [32, 12, 2]");
     }
 
@@ -35,6 +37,7 @@ public sealed class TrainingSampleTests
         TrainingReport report = CaptionGenerator.Train(epochs: 3, log, batchesPerEpoch: 20);
         report.FinalLoss.Should().BeLessThan(report.FirstLoss * 0.5f);
         report.Accuracy.Should().BeGreaterThan(0.9f, "chance is 1 in 12 tokens");
+        report.BFloat16Accuracy.Should().BeApproximately(report.Accuracy, 0.02f);
         log.ToString().Should().Contain("repeated [32, 6, 32] -> GRU output [32, 6, 48] -> logits [32, 6, 12]");
     }
 
