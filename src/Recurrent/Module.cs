@@ -101,55 +101,13 @@ public abstract class Module
             ThrowHelper.Null(nameof(state));
         }
 
-        var missing = new List<string>();
-        var mismatched = new List<string>();
-        var known = new HashSet<string>(StringComparer.Ordinal);
+        var expected = new List<KeyValuePair<string, int[]>>(_parameters.Count);
         foreach (KeyValuePair<string, Parameter> p in _parameters)
         {
-            known.Add(p.Key);
-            if (!state.TryGetValue(p.Key, out Tensor<float>? tensor) || tensor is null)
-            {
-                missing.Add(p.Key);
-            }
-            else if (!SameShape(tensor.Lengths, p.Value.Shape))
-            {
-                mismatched.Add(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"size mismatch for {p.Key}: copying a param with shape {ShapeText.List(tensor.Lengths)} from checkpoint, the shape in current model is {ShapeText.List(p.Value.Shape)}."));
-            }
+            expected.Add(new(p.Key, p.Value.Shape.ToArray()));
         }
 
-        var unexpected = new List<string>();
-        foreach (string key in state.Keys)
-        {
-            if (!known.Contains(key))
-            {
-                unexpected.Add(key);
-            }
-        }
-
-        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
-        {
-            var sb = new StringBuilder();
-            sb.Append("Error(s) in loading state_dict for ").Append(TorchName).Append(':');
-            if (strict && missing.Count > 0)
-            {
-                sb.Append("\n\tMissing key(s) in state_dict: ").Append(QuotedList(missing)).Append('.');
-            }
-
-            if (strict && unexpected.Count > 0)
-            {
-                sb.Append("\n\tUnexpected key(s) in state_dict: ").Append(QuotedList(unexpected)).Append('.');
-            }
-
-            foreach (string m in mismatched)
-            {
-                sb.Append("\n\t").Append(m);
-            }
-
-            ThrowHelper.Argument(sb.ToString(), nameof(state));
-        }
-
+        (List<string> missing, List<string> unexpected) = CheckState(TorchName, expected, state, strict);
         using (WritingValues())
         {
             foreach (KeyValuePair<string, Parameter> p in _parameters)
@@ -243,6 +201,65 @@ public abstract class Module
 
         string s = value.ToString("R", CultureInfo.InvariantCulture);
         return s.Contains('.', StringComparison.Ordinal) || s.Contains('E', StringComparison.Ordinal) || s.Contains('N', StringComparison.Ordinal) ? s : s + ".0";
+    }
+
+    /// <summary>
+    /// <c>load_state_dict</c>'s checks, in its words: every expected key present with its shape, no unexpected key (when
+    /// <paramref name="strict"/>); a shape mismatch always fails. Returns the missing and unexpected keys.
+    /// </summary>
+    internal static (List<string> Missing, List<string> Unexpected) CheckState(
+        string torchName, IEnumerable<KeyValuePair<string, int[]>> expected, IReadOnlyDictionary<string, Tensor<float>> state, bool strict)
+    {
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach ((string key, int[] shape) in expected)
+        {
+            known.Add(key);
+            if (!state.TryGetValue(key, out Tensor<float>? tensor) || tensor is null)
+            {
+                missing.Add(key);
+            }
+            else if (!SameShape(tensor.Lengths, shape))
+            {
+                mismatched.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"size mismatch for {key}: copying a param with shape {ShapeText.List(tensor.Lengths)} from checkpoint, the shape in current model is {ShapeText.List(shape)}."));
+            }
+        }
+
+        var unexpected = new List<string>();
+        foreach (string key in state.Keys)
+        {
+            if (!known.Contains(key))
+            {
+                unexpected.Add(key);
+            }
+        }
+
+        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+        {
+            var sb = new StringBuilder();
+            sb.Append("Error(s) in loading state_dict for ").Append(torchName).Append(':');
+            if (strict && missing.Count > 0)
+            {
+                sb.Append("\n\tMissing key(s) in state_dict: ").Append(QuotedList(missing)).Append('.');
+            }
+
+            if (strict && unexpected.Count > 0)
+            {
+                sb.Append("\n\tUnexpected key(s) in state_dict: ").Append(QuotedList(unexpected)).Append('.');
+            }
+
+            foreach (string m in mismatched)
+            {
+                sb.Append("\n\t").Append(m);
+            }
+
+            ThrowHelper.Argument(sb.ToString(), nameof(state));
+        }
+
+        return (missing, unexpected);
     }
 
     private static bool SameShape(ReadOnlySpan<nint> lengths, ReadOnlySpan<int> shape)

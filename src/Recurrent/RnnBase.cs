@@ -1,8 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Numerics.Tensors;
 using System.Text;
+using System.Threading;
 using Recurrent.Engine;
 using Recurrent.Internals;
 using Recurrent.Kernels.Cells;
@@ -25,7 +28,7 @@ public abstract class RnnBase : Module
     private readonly Parameter?[][] _parameterSets;
 
     /// <summary>A quantized copy's weights (it has no parameters); null for a float32 module.</summary>
-    private readonly QuantizedLayers? _quantized;
+    private QuantizedLayers? _quantized;
 
     /// <summary>The forwards recorded for Backward (newest last) and the backward's temporaries, reused from step to step.</summary>
     private readonly TrainingMemory<ForwardRecord> _training = new();
@@ -212,6 +215,58 @@ public abstract class RnnBase : Module
             return bytes;
         }
     }
+
+    /// <summary>
+    /// Saves a quantized copy's weights as a safetensors file under PyTorch's <c>state_dict</c> keys: the weights in the
+    /// copy's precision (<c>BF16</c>, exactly the values the forward multiplies by), the biases as <c>F32</c>. Half the
+    /// bytes of the float32 checkpoint; <see cref="LoadQuantized(string)"/> reads it back (<c>BF16</c> is the safetensors
+    /// format's own bfloat16 dtype, so other readers take it as it is).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This module is float32 (save it with <see cref="StateDict.Save(string, IEnumerable{KeyValuePair{string, Tensor{float}}})"/>).</exception>
+    public void SaveQuantized(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        QuantizedLayers layers = QuantizedOrThrow();
+        using FileStream stream = File.Create(path);
+        Checkpoints.SafeTensors.Write(
+            stream, layers.State(_spec), name => name.StartsWith("weight_", StringComparison.Ordinal), [new("recurrent.weights", layers.Precision.ToString())]);
+    }
+
+    /// <summary>
+    /// Replaces a quantized copy's weights with those in a file written by <see cref="SaveQuantized"/> (or any checkpoint
+    /// <see cref="StateDict.Load(string)"/> reads, float32 weights being rounded), checked as <c>load_state_dict</c> checks
+    /// (strict): so a service builds <c>new Lstm(…).Quantize(WeightPrecision.BFloat16)</c> and loads its weights without
+    /// ever holding the float32 checkpoint. A forward running meanwhile sees all the old or all the new weights.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This module is float32 (load with <see cref="Module.LoadStateDict"/>).</exception>
+    /// <exception cref="ArgumentException">A key is missing or unexpected, or a shape differs.</exception>
+    public void LoadQuantized(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        QuantizedLayers current = QuantizedOrThrow();
+        OrderedDictionary<string, Tensor<float>> state = Recurrent.StateDict.Load(path);
+        OrderedDictionary<string, Tensor<float>> expected = current.State(_spec);
+        var shapes = new List<KeyValuePair<string, int[]>>(expected.Count);
+        foreach ((string key, Tensor<float> tensor) in expected)
+        {
+            shapes.Add(new(key, Array.ConvertAll(tensor.Lengths.ToArray(), d => (int)d)));
+        }
+
+        CheckState(TorchName, shapes, state, strict: true);
+        var weights = new LayerWeights[NumLayers * _spec.NumDirections];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            string suffix = string.Create(CultureInfo.InvariantCulture, $"_l{i / _spec.NumDirections}{(i % _spec.NumDirections == 1 ? "_reverse" : "")}");
+            float[]? Get(string name) => state.TryGetValue(name + suffix, out Tensor<float>? t) ? TensorData.Read(t).ToArray() : null;
+            weights[i] = new LayerWeights(Get("weight_ih")!, Get("weight_hh")!, Get("bias_ih"), Get("bias_hh"), Get("weight_hr"));
+        }
+
+        Volatile.Write(ref _quantized, QuantizedLayers.Create(_spec, weights, current.Precision, nameof(path)));
+    }
+
+    private QuantizedLayers QuantizedOrThrow() =>
+        Volatile.Read(ref _quantized)
+        ?? throw new InvalidOperationException($"{this} is a float32 module: save and load its weights with StateDict and LoadStateDict; Quantize makes a copy that uses these");
 
     /// <summary>
     /// Re-packs the weights for the kernels, like PyTorch's <c>flatten_parameters()</c>. <see cref="Module.LoadStateDict"/>
@@ -584,9 +639,9 @@ public abstract class RnnBase : Module
             HN = hN,
             CN = cN,
         };
-        if (_quantized is not null)
+        if (Volatile.Read(ref _quantized) is { } quantized)
         {
-            _quantized.Forward(_spec, call, Dropout, dropoutRandom, ws);
+            quantized.Forward(_spec, call, Dropout, dropoutRandom, ws);
         }
         else if (!record)
         {

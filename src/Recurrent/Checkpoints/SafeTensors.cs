@@ -165,9 +165,14 @@ internal static class SafeTensors
     }
 
     /// <summary>Writes float32 tensors in the given order, the header padded with spaces to 8 bytes as the reference writer does.</summary>
-    public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor<float>>> tensors)
+    /// <param name="stream">Where the file goes.</param>
+    /// <param name="tensors">Names to tensors, written in this order.</param>
+    /// <param name="asBFloat16">Which tensors to store as BF16 (rounded to nearest even; exact for values that are bfloat16 already); the rest are F32.</param>
+    /// <param name="metadata">Extra <c>__metadata__</c> entries (the reference writer's are strings).</param>
+    public static void Write(
+        Stream stream, IEnumerable<KeyValuePair<string, Tensor<float>>> tensors, Func<string, bool>? asBFloat16 = null, IEnumerable<KeyValuePair<string, string>>? metadata = null)
     {
-        var items = new List<(string Name, float[] Values, nint[] Shape)>();
+        var items = new List<(string Name, float[] Values, nint[] Shape, bool BFloat16)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string name, Tensor<float> tensor) in tensors)
         {
@@ -179,7 +184,7 @@ internal static class SafeTensors
 
             var values = new float[tensor.FlattenedLength];
             tensor.FlattenTo(values);
-            items.Add((name, values, tensor.Lengths.ToArray()));
+            items.Add((name, values, tensor.Lengths.ToArray(), asBFloat16?.Invoke(name) ?? false));
         }
 
         using var json = new MemoryStream();
@@ -188,12 +193,17 @@ internal static class SafeTensors
             w.WriteStartObject();
             w.WriteStartObject("__metadata__");
             w.WriteString("format", "pt");
+            foreach ((string key, string value) in metadata ?? [])
+            {
+                w.WriteString(key, value);
+            }
+
             w.WriteEndObject();
             long offset = 0;
-            foreach (var (name, values, shape) in items)
+            foreach (var (name, values, shape, bfloat16) in items)
             {
                 w.WriteStartObject(name);
-                w.WriteString("dtype", "F32");
+                w.WriteString("dtype", bfloat16 ? "BF16" : "F32");
                 w.WriteStartArray("shape");
                 foreach (nint d in shape)
                 {
@@ -203,7 +213,7 @@ internal static class SafeTensors
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += (long)values.Length * 4;
+                offset += (long)values.Length * (bfloat16 ? 2 : 4);
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();
@@ -226,7 +236,15 @@ internal static class SafeTensors
         Span<byte> b = stackalloc byte[4];
         foreach (var item in items)
         {
-            if (BitConverter.IsLittleEndian)
+            if (item.BFloat16)
+            {
+                foreach (float v in item.Values)
+                {
+                    BinaryPrimitives.WriteUInt16LittleEndian(b, Kernels.Formats.BFloat16Weights.Round(v));
+                    stream.Write(b[..2]);
+                }
+            }
+            else if (BitConverter.IsLittleEndian)
             {
                 stream.Write(MemoryMarshal.AsBytes(item.Values.AsSpan()));
             }

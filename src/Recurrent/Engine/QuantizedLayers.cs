@@ -1,4 +1,8 @@
 using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Numerics.Tensors;
+using Recurrent.Internals;
 using Recurrent.Kernels.Formats;
 
 namespace Recurrent.Engine;
@@ -12,10 +16,14 @@ internal sealed class QuantizedLayers
 {
     private readonly PackedLayer<BFloat16Weights>[] _bfloat16;
 
-    private QuantizedLayers(WeightPrecision precision, PackedLayer<BFloat16Weights>[] bfloat16)
+    // The biases as given (the packed layers hold b_ih + b_hh pre-summed), for the state a quantized copy saves.
+    private readonly (float[]? IH, float[]? HH)[] _biases;
+
+    private QuantizedLayers(WeightPrecision precision, PackedLayer<BFloat16Weights>[] bfloat16, (float[]?, float[]?)[] biases)
     {
         Precision = precision;
         _bfloat16 = bfloat16;
+        _biases = biases;
     }
 
     public WeightPrecision Precision { get; }
@@ -49,13 +57,55 @@ internal sealed class QuantizedLayers
         }
 
         var layers = new PackedLayer<BFloat16Weights>[weights.Length];
+        var biases = new (float[]?, float[]?)[weights.Length];
         for (int i = 0; i < layers.Length; i++)
         {
             layers[i] = new PackedLayer<BFloat16Weights>(
                 spec.Kind, spec.LayerInputSize(i / spec.NumDirections), spec.HiddenSize, spec.OutputSize, weights[i], inferenceOnly: true);
+            biases[i] = ((float[]?)weights[i].BiasIH?.Clone(), (float[]?)weights[i].BiasHH?.Clone());
         }
 
-        return new QuantizedLayers(precision, layers);
+        return new QuantizedLayers(precision, layers, biases);
+    }
+
+    /// <summary>
+    /// The weights as a state_dict, PyTorch's keys in PyTorch's order: each weight read back from its panels (exactly the
+    /// rounded value the forward multiplies by), the biases as given.
+    /// </summary>
+    public OrderedDictionary<string, Tensor<float>> State(in RecurrentSpec spec)
+    {
+        var state = new OrderedDictionary<string, Tensor<float>>();
+        int d = spec.NumDirections, gates = spec.GateSize / spec.HiddenSize;
+        for (int i = 0; i < _bfloat16.Length; i++)
+        {
+            PackedLayer<BFloat16Weights> layer = _bfloat16[i];
+            string suffix = string.Create(CultureInfo.InvariantCulture, $"_l{i / d}{(i % d == 1 ? "_reverse" : "")}");
+            state.Add("weight_ih" + suffix, Unpack(layer.WeightIH, gates, spec.HiddenSize, layer.Unit, layer.InputSize));
+            state.Add("weight_hh" + suffix, Unpack(layer.WeightHH, gates, spec.HiddenSize, layer.Unit, layer.HiddenIn));
+            if (_biases[i].IH is { } bih)
+            {
+                state.Add("bias_ih" + suffix, TensorData.Wrap((float[])bih.Clone(), bih.Length));
+            }
+
+            if (_biases[i].HH is { } bhh)
+            {
+                state.Add("bias_hh" + suffix, TensorData.Wrap((float[])bhh.Clone(), bhh.Length));
+            }
+
+            if (layer.WeightHR is { } whr)
+            {
+                state.Add("weight_hr" + suffix, Unpack(whr, 1, layer.ProjSize, PackedLayer<BFloat16Weights>.ProjUnit, spec.HiddenSize));
+            }
+        }
+
+        return state;
+    }
+
+    private static Tensor<float> Unpack(Kernels.PackedMatrix<BFloat16Weights> packed, int gates, int units, int unit, int k)
+    {
+        float[] w = new float[gates * units * k];
+        packed.UnpackGateInterleaved(w, gates, units, unit);
+        return TensorData.Wrap(w, gates * units, k);
     }
 
     public void Forward(in RecurrentSpec spec, in LayerCall call, float dropout, Random? dropoutRandom, RecurrentWorkspace workspace) =>

@@ -112,4 +112,24 @@ internal sealed class PackedMatrix<TFormat>
 
         return packed;
     }
+
+    /// <summary>The inverse of <see cref="GateInterleaved"/>: writes <c>W[gates·units, k]</c> row-major, each weight as float32.</summary>
+    public void UnpackGateInterleaved(Span<float> w, int gates, int units, int unit)
+    {
+        int k = K, width = PanelWidth;
+        ref byte data = ref Panel(0);
+        for (int g = 0; g < gates; g++)
+        {
+            for (int j = 0; j < units; j++)
+            {
+                int p = j / unit, u = j % unit;
+                int row = ((g * units) + j) * k;
+                int baseIndex = (p * k * width) + (g * unit) + u;
+                for (int kk = 0; kk < k; kk++)
+                {
+                    w[row + kk] = TFormat.LoadScalar(ref data, baseIndex + (kk * width));
+                }
+            }
+        }
+    }
 }
