@@ -17,6 +17,19 @@ public sealed class GruCell : RnnCellBase
     {
     }
 
+    /// <summary>
+    /// An inference-only copy of this cell with its current weights stored in <paramref name="precision"/>: the same Forward
+    /// overloads, shapes and errors; no parameters; it refuses Backward (see <see cref="Lstm.Quantize"/>).
+    /// </summary>
+    /// <exception cref="System.ArgumentException"><paramref name="precision"/> is <see cref="WeightPrecision.Float32"/>.</exception>
+    /// <exception cref="System.InvalidOperationException">This cell is itself a quantized copy.</exception>
+    public GruCell Quantize(WeightPrecision precision) => new(this, precision);
+
+    private GruCell(GruCell source, WeightPrecision precision)
+        : base(source, precision)
+    {
+    }
+
     /// <inheritdoc/>
     protected override string TorchName => "GRUCell";
 

@@ -22,6 +22,20 @@ public sealed class RnnCell : RnnCellBase
     /// <summary>The activation, tanh or relu.</summary>
     public Nonlinearity Nonlinearity { get; }
 
+    /// <summary>
+    /// An inference-only copy of this cell with its current weights stored in <paramref name="precision"/>: the same Forward
+    /// overloads, shapes and errors; no parameters; it refuses Backward (see <see cref="Lstm.Quantize"/>).
+    /// </summary>
+    /// <exception cref="System.ArgumentException"><paramref name="precision"/> is <see cref="WeightPrecision.Float32"/>.</exception>
+    /// <exception cref="System.InvalidOperationException">This cell is itself a quantized copy.</exception>
+    public RnnCell Quantize(WeightPrecision precision) => new(this, precision);
+
+    private RnnCell(RnnCell source, WeightPrecision precision)
+        : base(source, precision)
+    {
+        Nonlinearity = source.Nonlinearity;
+    }
+
     /// <inheritdoc/>
     protected override string TorchName => "RNNCell";
 

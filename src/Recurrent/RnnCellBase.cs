@@ -34,6 +34,11 @@ public abstract class RnnCellBase : Module
     private readonly WorkspacePool _workspaces = new();
     private PackedLayer[] _packed = [];
 
+    /// <summary>A quantized copy's weights (it has no parameters); null for a float32 cell.</summary>
+    private readonly QuantizedLayers? _quantized;
+    private readonly Parameter? _weightIH;
+    private readonly Parameter? _weightHH;
+
     private protected RnnCellBase(CellKind kind, int inputSize, int hiddenSize, bool bias, int? seed)
     {
         if (inputSize < 0)
@@ -54,13 +59,35 @@ public abstract class RnnCellBase : Module
         Parameter.CheckSize("weight_ih", [_spec.GateSize, inputSize]);
         Parameter.CheckSize("weight_hh", [_spec.GateSize, hiddenSize]);
         Parameter.CheckModelSize((double)_spec.GateSize * ((double)inputSize + hiddenSize + 2), 4, nameof(hiddenSize), $"a {kind} cell of hidden_size {hiddenSize}");
-        WeightIH = Register("weight_ih", _spec.GateSize, inputSize);
-        WeightHH = Register("weight_hh", _spec.GateSize, hiddenSize);
+        _weightIH = Register("weight_ih", _spec.GateSize, inputSize);
+        _weightHH = Register("weight_hh", _spec.GateSize, hiddenSize);
         BiasIH = bias ? Register("bias_ih", _spec.GateSize) : null;
         BiasHH = bias ? Register("bias_hh", _spec.GateSize) : null;
-        _weights = [new LayerWeights(WeightIH.Values, WeightHH.Values, BiasIH?.Values, BiasHH?.Values, null)];
+        _weights = [new LayerWeights(_weightIH.Values, _weightHH.Values, BiasIH?.Values, BiasHH?.Values, null)];
         ResetParameters();
     }
+
+    /// <summary>A quantized, inference-only copy of <paramref name="source"/> (see <see cref="RnnBase"/>'s): no parameters.</summary>
+    private protected RnnCellBase(RnnCellBase source, WeightPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source._quantized is not null)
+        {
+            throw new InvalidOperationException($"{source} is already quantized ({source.Precision}); quantize the float32 cell");
+        }
+
+        InputSize = source.InputSize;
+        HiddenSize = source.HiddenSize;
+        Bias = source.Bias;
+        _spec = source._spec;
+        _random = source._random;
+        _weights = [];
+        _quantized = QuantizedLayers.Create(_spec, source._weights, precision, nameof(precision));
+        SetTraining(source.Training);
+    }
+
+    /// <summary>How the weights the forward reads are stored: <see cref="WeightPrecision.Float32"/>, or a quantized copy's precision.</summary>
+    public WeightPrecision Precision => _quantized?.Precision ?? WeightPrecision.Float32;
 
     /// <summary>The number of expected features in the input x (<c>input_size</c>).</summary>
     public int InputSize { get; }
@@ -72,10 +99,12 @@ public abstract class RnnCellBase : Module
     public bool Bias { get; }
 
     /// <summary><c>weight_ih</c>: <c>(gates*hidden_size, input_size)</c>.</summary>
-    public Parameter WeightIH { get; }
+    /// <exception cref="InvalidOperationException">A quantized copy has no float32 parameters.</exception>
+    public Parameter WeightIH => _weightIH ?? throw NoParameters();
 
     /// <summary><c>weight_hh</c>: <c>(gates*hidden_size, hidden_size)</c>.</summary>
-    public Parameter WeightHH { get; }
+    /// <exception cref="InvalidOperationException">A quantized copy has no float32 parameters.</exception>
+    public Parameter WeightHH => _weightHH ?? throw NoParameters();
 
     /// <summary><c>bias_ih</c>: <c>(gates*hidden_size)</c>, or <see langword="null"/> without bias.</summary>
     public Parameter? BiasIH { get; }
@@ -89,6 +118,11 @@ public abstract class RnnCellBase : Module
     /// <inheritdoc/>
     protected override void OnParametersChanged()
     {
+        if (_quantized is not null)
+        {
+            return;
+        }
+
         _packed = [new PackedLayer(_spec.Kind, InputSize, HiddenSize, HiddenSize, _weights[0], _packed.Length > 0 ? _packed[0] : null)];
     }
 
@@ -161,6 +195,11 @@ public abstract class RnnCellBase : Module
         if (gradH is null)
         {
             ThrowHelper.Null(nameof(gradH));
+        }
+
+        if (_quantized is not null)
+        {
+            throw new InvalidOperationException($"{this} has {Precision} weights: a quantized cell is inference-only; train the float32 cell and quantize it again");
         }
 
         StepRecord record = _training.Peek(TorchName);
@@ -239,6 +278,10 @@ public abstract class RnnCellBase : Module
             LayerDriver.Forward(_spec, _packed, call with { Input = tape.LayerInputs[0] }, 0f, null, ws, tape);
             _training.Push(new StepRecord(shape, tape), memory);
         }
+        else if (_quantized is not null)
+        {
+            _quantized.Forward(_spec, call, 0f, null, ws);
+        }
         else
         {
             LayerDriver.Forward(_spec, _packed, call, 0f, null, ws);
@@ -249,4 +292,7 @@ public abstract class RnnCellBase : Module
             _workspaces.Return(ws);
         }
     }
+
+    private InvalidOperationException NoParameters() =>
+        new($"{this} is a quantized copy ({Precision} weights): it has no float32 parameters; read them from the cell it was made from");
 }
