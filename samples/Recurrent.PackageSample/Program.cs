@@ -36,14 +36,22 @@ float[] h = Values(hN); // (1, N, 32): each sequence's h at its own last step
 string[] groups = ["low", "middle", "high"];
 double worst = 0;
 int correct = 0;
-for (int n = 0; n < sequences.Length; n++)
+// The head on sequence n's h: three logits, and the largest difference from PyTorch's so far.
+float[] Head(float[] hs, int n, ref double largest)
 {
     float[] logits = new float[3];
     for (int c = 0; c < 3; c++)
     {
-        logits[c] = TensorPrimitives.Dot(h.AsSpan(n * 32, 32), headWeight.AsSpan(c * 32, 32)) + headBias[c];
-        worst = Math.Max(worst, Math.Abs(logits[c] - torchLogits[n][c]));
+        logits[c] = TensorPrimitives.Dot(hs.AsSpan(n * 32, 32), headWeight.AsSpan(c * 32, 32)) + headBias[c];
+        largest = Math.Max(largest, Math.Abs(logits[c] - torchLogits[n][c]));
     }
+
+    return logits;
+}
+
+for (int n = 0; n < sequences.Length; n++)
+{
+    float[] logits = Head(h, n, ref worst);
 
     int predicted = TensorPrimitives.IndexOfMax(logits);
     correct += predicted == labels[n] ? 1 : 0;
@@ -69,14 +77,7 @@ int agree = 0;
 double drift = 0;
 for (int n = 0; n < sequences.Length; n++)
 {
-    float[] logits = new float[3];
-    for (int c = 0; c < 3; c++)
-    {
-        logits[c] = TensorPrimitives.Dot(h16.AsSpan(n * 32, 32), headWeight.AsSpan(c * 32, 32)) + headBias[c];
-        drift = Math.Max(drift, Math.Abs(logits[c] - torchLogits[n][c]));
-    }
-
-    agree += TensorPrimitives.IndexOfMax(logits) == TensorPrimitives.IndexOfMax(torchLogits[n]) ? 1 : 0;
+    agree += TensorPrimitives.IndexOfMax(Head(h16, n, ref drift)) == TensorPrimitives.IndexOfMax(torchLogits[n]) ? 1 : 0;
 }
 
 Console.WriteLine(string.Create(

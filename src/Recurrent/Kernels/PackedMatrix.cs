@@ -100,9 +100,7 @@ internal sealed class PackedMatrix<TFormat>
         {
             for (int j = 0; j < units; j++)
             {
-                int p = j / unit, u = j % unit;
-                int row = ((g * units) + j) * k;
-                int baseIndex = (p * k * width) + (g * unit) + u;
+                (int row, int baseIndex) = packed.GateRow(g, j, units, unit);
                 for (int kk = 0; kk < k; kk++)
                 {
                     TFormat.Write(ref data, baseIndex + (kk * width), w[row + kk]);
@@ -122,9 +120,7 @@ internal sealed class PackedMatrix<TFormat>
         {
             for (int j = 0; j < units; j++)
             {
-                int p = j / unit, u = j % unit;
-                int row = ((g * units) + j) * k;
-                int baseIndex = (p * k * width) + (g * unit) + u;
+                (int row, int baseIndex) = GateRow(g, j, units, unit);
                 for (int kk = 0; kk < k; kk++)
                 {
                     w[row + kk] = TFormat.LoadScalar(ref data, baseIndex + (kk * width));
@@ -132,4 +128,8 @@ internal sealed class PackedMatrix<TFormat>
             }
         }
     }
+
+    /// <summary>Where unit <paramref name="j"/> of gate <paramref name="g"/> lives: its row in <c>W</c> (first element) and its packed index at k = 0.</summary>
+    private (int Row, int PackedIndex) GateRow(int g, int j, int units, int unit) =>
+        (((g * units) + j) * K, ((j / unit) * K * PanelWidth) + (g * unit) + (j % unit));
 }
