@@ -75,7 +75,7 @@ public sealed class PublicApiFuzzTests(ITestOutputHelper output)
     [
         RecurrentConstructors(), CellConstructors(), OtherConstructors(), RecurrentTensorForward(), RecurrentSpanForward(),
         RecurrentPackedForward(), CellForward(), EmbeddingForward(), LinearAndDropoutForward(), Utilities(), Losses(),
-        Optimizers(), Backwards(), Checkpoints(), Summaries(),
+        Optimizers(), Backwards(), Checkpoints(), Summaries(), StreamHostCalls(),
     ];
 
     [Fact]
@@ -185,28 +185,54 @@ public sealed class PublicApiFuzzTests(ITestOutputHelper output)
                 Gen.Frequency((2, (IGen<Tensor<float>>)Around(3, 2, input)), (1, AnyTensor)),
                 Gen.Frequency((2, (IGen<Tensor<float>?>)Gen.Const<Tensor<float>?>(() => null)), (2, Around(states, 2, hidden).Select(t => (Tensor<float>?)t)), (1, AnyTensor.Select(t => (Tensor<float>?)t))),
                 Gen.Frequency((2, (IGen<Tensor<float>?>)Gen.Const<Tensor<float>?>(() => null)), (2, Around(states, 2, hidden).Select(t => (Tensor<float>?)t)), (1, AnyTensor.Select(t => (Tensor<float>?)t))),
-                Gen.Bool)
-            .Select((x, h0, c0, train) =>
+                Gen.Bool,
+                Gen.Frequency((3, (IGen<bool>)Gen.Const(false)), (1, Gen.Const(true))))
+            .Select((x, h0, c0, train, quantized) =>
             {
                 int numLayers = Math.Max(layers, 1);
-                string text = $"{Name(kind)}({input}, {hidden}, {numLayers}, bidirectional: {bidirectional}, batchFirst: {batchFirst}){(train ? ".Train()" : ".Eval()")}.Forward({Describe(x)}, {Describe(h0)}, {Describe(c0)})";
+                string text = $"{Name(kind)}({input}, {hidden}, {numLayers}, bidirectional: {bidirectional}, batchFirst: {batchFirst}){(train ? ".Train()" : ".Eval()")}{(quantized ? ".Quantize(BFloat16)" : "")}.Forward({Describe(x)}, {Describe(h0)}, {Describe(c0)})";
                 return new Case(text, () =>
                 {
                     switch (kind)
                     {
                         case 0:
-                            new Lstm(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train).Forward(x, h0, c0);
+                            Lstm lstm = new Lstm(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train);
+                            (quantized ? lstm.Quantize(WeightPrecision.BFloat16) : lstm).Forward(x, h0, c0);
                             break;
                         case 1:
-                            new Gru(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train).Forward(x, h0);
+                            Gru gru = new Gru(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train);
+                            (quantized ? gru.Quantize(WeightPrecision.BFloat16) : gru).Forward(x, h0);
                             break;
                         default:
-                            new Rnn(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train).Forward(x, h0);
+                            Rnn rnn = new Rnn(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train);
+                            (quantized ? rnn.Quantize(WeightPrecision.BFloat16) : rnn).Forward(x, h0);
                             break;
                     }
                 });
             });
         });
+
+    /// <summary>A stream host over a small layer: chunks of any length and values (NaN, wrong widths), snapshots of any size, any options.</summary>
+    private static Gen<Case> StreamHostCalls() =>
+        Gen.Select(Gen.Int[0, 2], Gen.Int[1, 3], Gen.Int[1, 4], Gen.Frequency((5, (IGen<bool>)Gen.Const(false)), (1, Gen.Const(true))), Gen.Frequency((5, (IGen<int>)Gen.Int[1, 4]), (1, Dim)))
+            .SelectMany((kind, input, hidden, bidirectional, maxSteps) =>
+                Gen.Select(Real.Array[0, 16], Gen.Frequency((4, (IGen<float[]?>)Gen.Const<float[]?>(() => null)), (1, Real.Array[0, 12].Select(a => (float[]?)a)))).Select((chunk, state) =>
+                {
+                    string text = $"new StreamHost({Name(kind)}({input}, {hidden}, bidirectional: {bidirectional}), MaxChunkSteps = {maxSteps}).Open({(state is null ? "" : $"{state.Length} floats")}).SubmitAsync({chunk.Length} floats)";
+                    return new Case(text, () =>
+                    {
+                        RnnBase model = kind switch
+                        {
+                            0 => new Lstm(input, hidden, bidirectional: bidirectional, seed: 1),
+                            1 => new Gru(input, hidden, bidirectional: bidirectional, seed: 1),
+                            _ => new Rnn(input, hidden, bidirectional: bidirectional, seed: 1),
+                        };
+                        using var host = new Recurrent.Streaming.StreamHost(model.Eval(), new Recurrent.Streaming.StreamHostOptions { MaxChunkSteps = maxSteps });
+                        using Recurrent.Streaming.StreamSession stream = state is null ? host.Open() : host.Open(state);
+                        float[] output = stream.SubmitAsync(chunk).AsTask().GetAwaiter().GetResult();
+                        output.Length.Should().Be(chunk.Length / input * host.OutputSize);
+                    });
+                }));
 
     private static Gen<Case> RecurrentSpanForward() =>
         Gen.Select(Gen.Int[0, 2], Gen.Int[1, 3], Gen.Int[1, 4], Gen.Bool, Gen.Bool).SelectMany((kind, input, hidden, bidirectional, batchFirst) =>

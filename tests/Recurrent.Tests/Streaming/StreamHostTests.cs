@@ -87,6 +87,74 @@ public sealed class StreamHostTests
     }
 
     [Fact]
+    public async Task Chaos_CancelsClosesAndRefusals_NeverMixStreams_OrHang()
+    {
+        // 48 clients at once on a small queue: each submits its chunks, and at random cancels one after 0-1 ms, submits
+        // a bad chunk, or closes its stream part-way. Whatever happens, a stream's outputs and state are those of the
+        // chunks that ran, in order, and nothing but the documented exceptions comes out.
+        Lstm model = new Lstm(3, 12, numLayers: 2, seed: 13).Eval();
+        using var host = new StreamHost(model, new StreamHostOptions { MaxPendingChunks = 8, MaxBatchRows = 16, MaxChunkSteps = 6 });
+        int failures = 0;
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(Enumerable.Range(0, 48).Select(client => Task.Run(async () =>
+        {
+            var random = new Random(client);
+            StreamSession stream = host.Open();
+            var ran = new List<float>();
+            var outputs = new List<float>();
+            bool closed = false;
+            for (int c = 0; c < 12 && !closed; c++)
+            {
+                float[] chunk = RandomInput(random, random.Next(1, 7), 3);
+                switch (random.Next(8))
+                {
+                    case 0:
+                        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(random.Next(0, 2))))
+                        {
+                            try
+                            {
+                                outputs.AddRange(await stream.SubmitAsync(chunk, cts.Token));
+                                ran.AddRange(chunk);
+                            }
+                            catch (OperationCanceledException)
+                            {
+                            }
+                        }
+
+                        break;
+                    case 1:
+                        chunk[random.Next(chunk.Length)] = float.NaN;
+                        stream.Invoking(s => s.SubmitAsync(chunk)).Should().Throw<ArgumentException>();
+                        break;
+                    case 2 when c > 6:
+                        stream.Dispose();
+                        closed = true;
+                        break;
+                    default:
+                        outputs.AddRange(await stream.SubmitAsync(chunk, bound.Token));
+                        ran.AddRange(chunk);
+                        break;
+                }
+            }
+
+            if (!closed)
+            {
+                (float[] expected, float[] state) = RunAlone(model, [.. ran], null);
+                if (!Bits([.. outputs]).SequenceEqual(Bits(expected)) || !Bits(stream.ExportState()).SequenceEqual(Bits(state)))
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                stream.Dispose();
+            }
+        })));
+
+        failures.Should().Be(0, "every stream equals the chunks that ran, alone");
+        host.Statistics.OpenStreams.Should().Be(0);
+        host.Statistics.PendingChunks.Should().Be(0);
+    }
+
+    [Fact]
     public async Task HeldChunks_RunAsOneStep_OfDifferentLengths()
     {
         Lstm model = new(5, 12, numLayers: 2, projSize: 7, seed: 1);
