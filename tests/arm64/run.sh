@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The kernel and golden-fixture tests on ARM64 (the AdvSimd tier) under qemu-user; .ci/run calls it.
-#   tests/arm64/run.sh [xunit v3 runner arguments, default: the Kernels and Golden namespaces]
+# The kernel, golden-fixture and quantized-copy tests on ARM64 (the AdvSimd tier) under qemu-user; .ci/run calls it.
+#   tests/arm64/run.sh [xunit v3 runner arguments, default: the Kernels, Golden and Quantization namespaces]
 # Installs what it needs when it is missing (Debian 12, as root): the arm64 architecture, qemu-user, and the arm64
 # libc, libstdc++ and libssl. The libraries come from Debian's arm64 architecture (qemu -L /), not from the
 # libc6-arm64-cross sysroot: with that sysroot the .NET 10 runtime spins at start-up, and the xunit runner needs libssl.
@@ -8,7 +8,7 @@
 # DOTNET_EnableWriteXorExecute=0 is required under qemu-user: with W^X on, the runtime writes new code through a
 # second (writable) mapping of the same memory, which qemu's translation cache does not see, so once the runtime
 # reuses code memory qemu runs the stale translation ("Illegal instruction" in a reflection invoke stub after a few
-# dozen tests). With it off, all 280 tests pass (about 1 minute here); real ARM64 hardware does not need it.
+# dozen tests). With it off, all 419 tests pass (about 1.5 minutes here); real ARM64 hardware does not need it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,7 +23,7 @@ out=artifacts/arm64-tests
 rm -rf "$out"
 dotnet publish tests/Recurrent.Tests -c Release -r linux-arm64 --self-contained -o "$out" -v quiet -nologo >/dev/null
 args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(-namespace Recurrent.Tests.Kernels -namespace Recurrent.Tests.Golden)
+[ ${#args[@]} -gt 0 ] || args=(-namespace Recurrent.Tests.Kernels -namespace Recurrent.Tests.Golden -namespace Recurrent.Tests.Quantization)
 cd "$out"
 DOTNET_EnableWriteXorExecute=0 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 \
     qemu-aarch64 -L / ./Recurrent.Tests -parallelMode none -noColor "${args[@]}" | tee /tmp/recurrent-arm64-tests.txt
