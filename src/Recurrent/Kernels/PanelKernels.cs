@@ -217,10 +217,10 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            TV b0 = TW.Load<TS, TV>(ref b, offset);
-            TV b1 = TW.Load<TS, TV>(ref b, offset + w);
-            TV b2 = TW.Load<TS, TV>(ref b, offset + (2 * w));
-            TV b3 = TW.Load<TS, TV>(ref b, offset + (3 * w));
+            TV b0 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), 0);
+            TV b1 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), w);
+            TV b2 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (2 * w));
+            TV b3 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (3 * w));
             TV x = TS.Create(Unsafe.Add(ref a, p));
             c00 = TS.MultiplyAdd(x, b0, c00);
             c01 = TS.MultiplyAdd(x, b1, c01);
@@ -290,8 +290,8 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            TV b0 = TW.Load<TS, TV>(ref b, offset);
-            TV b1 = TW.Load<TS, TV>(ref b, offset + w);
+            TV b0 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), 0);
+            TV b1 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), w);
             TV x = TS.Create(Unsafe.Add(ref a0, p));
             c00 = TS.MultiplyAdd(x, b0, c00);
             c01 = TS.MultiplyAdd(x, b1, c01);
@@ -331,7 +331,7 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            TV b0 = TW.Load<TS, TV>(ref b, offset);
+            TV b0 = TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), 0);
             c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), b0, c0);
             c1 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, lda + p)), b0, c1);
             c2 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, (2 * lda) + p)), b0, c2);
@@ -360,10 +360,10 @@ internal static class PanelKernels
         for (int p = 0; p < k; p++)
         {
             TV x = TS.Create(Unsafe.Add(ref a, p));
-            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset), c0);
-            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + w), c1);
-            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (2 * w)), c2);
-            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (3 * w)), c3);
+            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), 0), c0);
+            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), w), c1);
+            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (3 * w)), c3);
             offset += (nuint)width;
         }
 
@@ -391,12 +391,12 @@ internal static class PanelKernels
         for (int p = 0; p < k; p++)
         {
             TV x = TS.Create(Unsafe.Add(ref a, p));
-            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset), c0);
-            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + w), c1);
-            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (2 * w)), c2);
-            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (3 * w)), c3);
-            c4 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (4 * w)), c4);
-            c5 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref b, offset + (5 * w)), c5);
+            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), 0), c0);
+            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), w), c1);
+            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (2 * w)), c2);
+            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (3 * w)), c3);
+            c4 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (4 * w)), c4);
+            c5 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), (5 * w)), c5);
             offset += (nuint)width;
         }
 
@@ -418,7 +418,7 @@ internal static class PanelKernels
         nuint offset = 0;
         for (int p = 0; p < k; p++)
         {
-            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), TW.Load<TS, TV>(ref b, offset), c0);
+            c0 = TS.MultiplyAdd(TS.Create(Unsafe.Add(ref a, p)), TW.Load<TS, TV>(ref Unsafe.Add(ref b, (nint)offset * TW.ElementSize), 0), c0);
             offset += (nuint)width;
         }
 

@@ -87,6 +87,85 @@ public sealed class WeightFormatTests
         }
     }
 
+    /// <summary>
+    /// The paired layout (two vectors a 64-byte load) holds the same values in another order: the 16-lane and scalar tiers,
+    /// every kernel shape the packed widths reach (multiples of 32), and the block loop, give the float32 bits of the
+    /// rounded weights.
+    /// </summary>
+    public static TheoryData<string> PairTiers()
+    {
+        // The layout is made only where 16-lane vectors run; the scalar tier reads it too.
+        var tiers = new TheoryData<string> { "scalar" };
+        if (Vector512.IsHardwareAccelerated)
+        {
+            tiers.Add("512");
+        }
+
+        return tiers;
+    }
+
+    [Theory]
+    [MemberData(nameof(PairTiers))]
+    public void BFloat16PairPanel_EqualsFloat32PanelOfTheRoundedWeights_OnItsTiers(string tier)
+    {
+        var random = new Random(12);
+        foreach ((int rows, int k, int width) in new[] { (4, 37, 64), (1, 5, 96), (3, 130, 128), (2, 64, 192), (1, 70, 64), (4, 3, 96) })
+        {
+            float[] a = Tiers.Fill(random, rows * k, 1f);
+            float[] weights = Tiers.Fill(random, k * width, 1f);
+            float[] rounded = Array.ConvertAll(weights, w => BFloat16Weights.Widen(BFloat16Weights.Round(w)));
+            var f32 = new PackedMatrix<Float32Weights>(k, width, width);
+            f32.Fill(rounded);
+            var pairs = new PackedMatrix<BFloat16PairWeights>(k, width, width);
+            pairs.Fill(weights);
+            (pairs.Data.Length * 2).Should().Be(f32.Data.Length, "half the bytes");
+
+            float[] want = new float[rows * width], got = new float[rows * width];
+            Run<Float32Weights>(tier, a, k, rows, ref f32.Panel(0), k, width, want);
+            Run<BFloat16PairWeights>(tier, a, k, rows, ref pairs.Panel(0), k, width, got);
+            got.Should().Equal(want, $"{tier}, {rows}x{k}x{width}");
+        }
+    }
+
+    [Theory]
+    [InlineData(7, 33, 70)]
+    [InlineData(257, 100, 300)]
+    public void BFloat16PairMatrix_ThroughTheBlockLoop_EqualsFloat32OfTheRoundedWeights(int m, int k, int n)
+    {
+        var random = new Random((m * 37) + k + n);
+        float[] a = Tiers.Fill(random, m * (k + 1), 1f);
+        float[] w = Tiers.Fill(random, 4 * n * k, 1f);
+        float[] wRounded = Array.ConvertAll(w, x => BFloat16Weights.Widen(BFloat16Weights.Round(x)));
+        PackedMatrix<BFloat16PairWeights> pairs = PackedMatrix<BFloat16PairWeights>.GateInterleaved(w, 4, n, k, 16);
+        PackedMatrix<Float32Weights> f32 = PackedMatrix<Float32Weights>.GateInterleaved(wRounded, 4, n, k, 16);
+        float[] got = new float[m * pairs.N], want = new float[m * f32.N];
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            // Where 16-lane vectors do not run (DOTNET_EnableAVX512=0, ARM64) the layout is never made, and refuses.
+            FluentActions.Invoking(() => DenseGemm.Multiply(a, m, k + 1, pairs, got, pairs.N, accumulate: false)).Should().Throw<NotSupportedException>();
+            return;
+        }
+
+        DenseGemm.Multiply(a, m, k + 1, pairs, got, pairs.N, accumulate: false);
+        DenseGemm.Multiply(a, m, k + 1, f32, want, f32.N, accumulate: false);
+        got.Should().Equal(want);
+        float[] back = new float[w.Length];
+        pairs.UnpackGateInterleaved(back, 4, n, 16);
+        back.Should().Equal(wRounded, "unpacking reads back the rounded weights in PyTorch's order");
+    }
+
+    [Fact]
+    public void BFloat16PairLayout_OnANarrowerTier_Refuses()
+    {
+        var pairs = new PackedMatrix<BFloat16PairWeights>(2, 64, 64);
+        float[] a = new float[2], tile = new float[64];
+        FluentActions.Invoking(() => Run<BFloat16PairWeights>("256", a, 2, 1, ref pairs.Panel(0), 2, 64, tile)).Should().Throw<NotSupportedException>();
+    }
+
+    [Fact]
+    public void BFloat16PairLayout_RefusesPanelWidthsItCannotPair() =>
+        FluentActions.Invoking(() => new PackedMatrix<BFloat16PairWeights>(3, 48, 48)).Should().Throw<ArgumentOutOfRangeException>();
+
     [Theory]
     [InlineData(7, 33, 70)]
     [InlineData(64, 200, 129)]
