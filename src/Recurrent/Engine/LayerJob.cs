@@ -243,11 +243,31 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
         ref float tile = ref pass.Tile;
         int kc = PanelKernels.KBlock(pw);
         bool blocked = end - rs > 4 && k > kc;
+
+        // One row (batch 1, or the last row of a packed batch): two panels a pass, eight FMA chains instead of four.
+        bool pairs = end - rs == 1 && PanelKernels.PairsPanels(pw);
         for (int p = pass.Sp0; p < pass.Sp1; p++)
         {
             ref byte panel = ref w.WeightHH.Panel(p);
             int unit0 = p * w.Unit;
             int valid = Math.Min(w.Unit, hidden - unit0);
+            if (pairs && p + 1 < pass.Sp1)
+            {
+                bool carriedRow = rs < carried;
+                ref float hRow = ref carriedRow ? ref hPrev : ref pass.HInit;
+                nint ldRow = carriedRow ? ldhp : hOut;
+                PanelKernels.MultiplyRowPair<TFormat>(ref Unsafe.Add(ref hRow, rs * ldRow), ref panel, ref w.WeightHH.Panel(p + 1), k, pw, ref tile);
+                for (int q = 0; q < 2; q++)
+                {
+                    int u0 = (p + q) * w.Unit;
+                    var gates = new GateEpilogue<TRecorder>(
+                        w, recorder, pass.Index, t, u0, Math.Min(w.Unit, hidden - u0), ref Unsafe.Add(ref ig, (p + q) * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : u0), ref Unsafe.Add(ref pass.Cell, u0), padded, ref Unsafe.Add(ref hRow, u0), ldRow, ref Unsafe.Add(ref target, u0), ldt);
+                    gates.Block(rs, 1, ref Unsafe.Add(ref tile, q * pw));
+                }
+
+                p++;
+                continue;
+            }
 
             // Two row segments: rows carried from the previous step, then rows starting here from their initial h.
             for (int segment = 0; segment < 2; segment++)

@@ -55,6 +55,30 @@ internal static class PanelKernels
         }
     }
 
+    /// <summary>
+    /// Whether one row against two panels of <paramref name="width"/> runs as one pass of eight chains
+    /// (<see cref="MultiplyRowPair{TW}"/>): where 16-lane vectors run and a panel is four of them (LSTM and RNN at batch
+    /// 1), one panel alone keeps only four FMA chains in flight, fewer than the FMA latency needs.
+    /// </summary>
+    public static bool PairsPanels(int width) => Vector512.IsHardwareAccelerated && width == 4 * Vector512<float>.Count;
+
+    /// <summary>
+    /// One row of A against two panels at once: <c>tile[0, width) = a · panel0</c>, <c>tile[width, 2·width) = a · panel1</c>,
+    /// each element the same single chain over k as <see cref="Multiply{TW}"/> computes, so the same bits.
+    /// </summary>
+    public static void MultiplyRowPair<TW>(ref float a, ref byte panel0, ref byte panel1, int k, int width, ref float tile)
+        where TW : struct, IWeightFormat
+    {
+        if (PairsPanels(width))
+        {
+            Row1x8Pair<TW, Simd512, Vector512<float>>(ref a, ref panel0, ref panel1, k, width, ref tile);
+            return;
+        }
+
+        Multiply<TW>(ref a, 0, 1, ref panel0, k, width, ref tile, width);
+        Multiply<TW>(ref a, 0, 1, ref panel1, k, width, ref Unsafe.Add(ref tile, width), width);
+    }
+
     /// <summary>One tier on a float32 panel (the kernel tests run every tier this way).</summary>
     internal static void Multiply<TS, TV>(ref float a, nint lda, int rows, ref float panel, int k, int width, ref float tile, nint ldc, bool accumulate = false)
         where TS : struct, ISimd<TV>
@@ -371,6 +395,42 @@ internal static class PanelKernels
         TS.Store(c1, ref tile, w);
         TS.Store(c2, ref tile, 2 * w);
         TS.Store(c3, ref tile, 3 * w);
+    }
+
+    /// <summary>Four vectors of each of two panels: eight independent chains, one pass over the row of A.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row1x8Pair<TW, TS, TV>(ref float a, ref byte b0, ref byte b1, int k, int width, ref float tile)
+        where TW : struct, IWeightFormat
+        where TS : struct, ISimd<TV>
+        where TV : struct
+    {
+        nuint w = (nuint)TS.Count;
+        TV c0 = TS.Zero, c1 = TS.Zero, c2 = TS.Zero, c3 = TS.Zero, c4 = TS.Zero, c5 = TS.Zero, c6 = TS.Zero, c7 = TS.Zero;
+        nuint offset = 0;
+        for (int p = 0; p < k; p++)
+        {
+            TV x = TS.Create(Unsafe.Add(ref a, p));
+            ref byte r0 = ref Unsafe.Add(ref b0, (nint)offset * TW.ElementSize);
+            ref byte r1 = ref Unsafe.Add(ref b1, (nint)offset * TW.ElementSize);
+            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 0), c0);
+            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, w), c1);
+            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 2 * w), c2);
+            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 3 * w), c3);
+            c4 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 0), c4);
+            c5 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, w), c5);
+            c6 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 2 * w), c6);
+            c7 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 3 * w), c7);
+            offset += (nuint)width;
+        }
+
+        TS.Store(c0, ref tile, 0);
+        TS.Store(c1, ref tile, w);
+        TS.Store(c2, ref tile, 2 * w);
+        TS.Store(c3, ref tile, 3 * w);
+        TS.Store(c4, ref tile, 4 * w);
+        TS.Store(c5, ref tile, 5 * w);
+        TS.Store(c6, ref tile, 6 * w);
+        TS.Store(c7, ref tile, 7 * w);
     }
 
     /// <summary>Six vectors of one row: six independent chains, one pass over the row of A.</summary>

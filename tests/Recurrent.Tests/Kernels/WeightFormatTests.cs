@@ -154,6 +154,35 @@ public sealed class WeightFormatTests
         back.Should().Equal(wRounded, "unpacking reads back the rounded weights in PyTorch's order");
     }
 
+    /// <summary>One row against two panels in one pass (batch 1's eight chains) gives each panel's bits alone, in every format.</summary>
+    [Theory]
+    [InlineData(64, 1)]
+    [InlineData(64, 300)]
+    [InlineData(96, 40)]
+    public void RowAgainstTwoPanels_EqualsEachPanelAlone(int width, int k)
+    {
+        var random = new Random(width + k);
+        float[] a = Tiers.Fill(random, k, 1f);
+        float[] b = Tiers.Fill(random, k * 2 * width, 1f);
+        Check(new PackedMatrix<Float32Weights>(k, 2 * width, width));
+        Check(new PackedMatrix<BFloat16Weights>(k, 2 * width, width));
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Check(new PackedMatrix<BFloat16PairWeights>(k, 2 * width, width));
+        }
+
+        void Check<TW>(PackedMatrix<TW> m)
+            where TW : struct, IWeightFormat
+        {
+            m.Fill(b);
+            float[] pair = new float[2 * width], alone = new float[2 * width];
+            PanelKernels.MultiplyRowPair<TW>(ref a[0], ref m.Panel(0), ref m.Panel(1), k, width, ref pair[0]);
+            PanelKernels.Multiply<TW>(ref a[0], 0, 1, ref m.Panel(0), k, width, ref alone[0], width);
+            PanelKernels.Multiply<TW>(ref a[0], 0, 1, ref m.Panel(1), k, width, ref alone[width], width);
+            pair.Should().Equal(alone, $"{typeof(TW).Name}, width {width}, k {k}");
+        }
+    }
+
     [Fact]
     public void BFloat16PairLayout_OnANarrowerTier_Refuses()
     {
