@@ -142,11 +142,6 @@ public abstract class RnnBase : Module
     private protected RnnBase(RnnBase source, WeightPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (source._quantized is not null)
-        {
-            throw new InvalidOperationException($"{source} is already quantized ({source.Precision}); quantize the float32 module");
-        }
-
         InputSize = source.InputSize;
         HiddenSize = source.HiddenSize;
         NumLayers = source.NumLayers;
@@ -158,7 +153,7 @@ public abstract class RnnBase : Module
         _random = source._random;
         _weights = [];
         _parameterSets = [];
-        _quantized = QuantizedLayers.Create(_spec, source._weights, precision, nameof(precision));
+        _quantized = QuantizedLayers.CopyOf(source, source._quantized, _spec, source._weights, precision, nameof(precision));
         SetTraining(source.Training);
     }
 

@@ -71,18 +71,13 @@ public abstract class RnnCellBase : Module
     private protected RnnCellBase(RnnCellBase source, WeightPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(source);
-        if (source._quantized is not null)
-        {
-            throw new InvalidOperationException($"{source} is already quantized ({source.Precision}); quantize the float32 cell");
-        }
-
         InputSize = source.InputSize;
         HiddenSize = source.HiddenSize;
         Bias = source.Bias;
         _spec = source._spec;
         _random = source._random;
         _weights = [];
-        _quantized = QuantizedLayers.Create(_spec, source._weights, precision, nameof(precision));
+        _quantized = QuantizedLayers.CopyOf(source, source._quantized, _spec, source._weights, precision, nameof(precision));
         SetTraining(source.Training);
     }
 

@@ -45,6 +45,16 @@ internal abstract class QuantizedLayers
             : new Stack<BFloat16Weights>(spec, weights, precision);
     }
 
+    /// <summary>
+    /// <see cref="Create"/> for a quantized copy of <paramref name="source"/> (a module or cell), refusing a source that
+    /// is a copy itself (<paramref name="sourceLayers"/> not null).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The source is itself a quantized copy.</exception>
+    public static QuantizedLayers CopyOf(object source, QuantizedLayers? sourceLayers, in RecurrentSpec spec, LayerWeights[] weights, WeightPrecision precision, string paramName) =>
+        sourceLayers is null
+            ? Create(spec, weights, precision, paramName)
+            : throw new InvalidOperationException($"{source} is already quantized ({sourceLayers.Precision}); quantize the float32 module it was made from");
+
     public abstract void Forward(in RecurrentSpec spec, in LayerCall call, float dropout, Random? dropoutRandom, RecurrentWorkspace workspace);
 
     /// <summary>
