@@ -56,11 +56,12 @@ internal static class PanelKernels
     }
 
     /// <summary>
-    /// Whether one row against two panels of <paramref name="width"/> runs as one pass of eight chains
-    /// (<see cref="MultiplyRowPair{TW}"/>): where 16-lane vectors run and a panel is four of them (LSTM and RNN at batch
-    /// 1), one panel alone keeps only four FMA chains in flight, fewer than the FMA latency needs.
+    /// Whether one row against two panels of <paramref name="width"/> runs as one pass (<see cref="MultiplyRowPair{TW}"/>):
+    /// where 16-lane vectors run and a panel is four of them (LSTM, RNN) or six (GRU), one panel alone keeps only four or
+    /// six FMA chains in flight at batch 1; two keep eight or twelve.
     /// </summary>
-    public static bool PairsPanels(int width) => Vector512.IsHardwareAccelerated && width == 4 * Vector512<float>.Count;
+    public static bool PairsPanels(int width) =>
+        Vector512.IsHardwareAccelerated && (width == 4 * Vector512<float>.Count || width == 6 * Vector512<float>.Count);
 
     /// <summary>
     /// One row of A against two panels at once: <c>tile[0, width) = a · panel0</c>, <c>tile[width, 2·width) = a · panel1</c>,
@@ -71,7 +72,15 @@ internal static class PanelKernels
     {
         if (PairsPanels(width))
         {
-            Row1x8Pair<TW, Simd512, Vector512<float>>(ref a, ref panel0, ref panel1, k, width, ref tile);
+            if (width == 4 * Vector512<float>.Count)
+            {
+                Row1x8Pair<TW, Simd512, Vector512<float>>(ref a, ref panel0, ref panel1, k, width, ref tile);
+            }
+            else
+            {
+                Row1x12Pair<TW, Simd512, Vector512<float>>(ref a, ref panel0, ref panel1, k, width, ref tile);
+            }
+
             return;
         }
 
@@ -431,6 +440,51 @@ internal static class PanelKernels
         TS.Store(c5, ref tile, 5 * w);
         TS.Store(c6, ref tile, 6 * w);
         TS.Store(c7, ref tile, 7 * w);
+    }
+
+    /// <summary>Six vectors of each of two panels (GRU): twelve independent chains, one pass over the row of A.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row1x12Pair<TW, TS, TV>(ref float a, ref byte b0, ref byte b1, int k, int width, ref float tile)
+        where TW : struct, IWeightFormat
+        where TS : struct, ISimd<TV>
+        where TV : struct
+    {
+        nuint w = (nuint)TS.Count;
+        TV c0 = TS.Zero, c1 = TS.Zero, c2 = TS.Zero, c3 = TS.Zero, c4 = TS.Zero, c5 = TS.Zero;
+        TV d0 = TS.Zero, d1 = TS.Zero, d2 = TS.Zero, d3 = TS.Zero, d4 = TS.Zero, d5 = TS.Zero;
+        nuint offset = 0;
+        for (int p = 0; p < k; p++)
+        {
+            TV x = TS.Create(Unsafe.Add(ref a, p));
+            ref byte r0 = ref Unsafe.Add(ref b0, (nint)offset * TW.ElementSize);
+            ref byte r1 = ref Unsafe.Add(ref b1, (nint)offset * TW.ElementSize);
+            c0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 0), c0);
+            c1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, w), c1);
+            c2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 2 * w), c2);
+            c3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 3 * w), c3);
+            c4 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 4 * w), c4);
+            c5 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r0, 5 * w), c5);
+            d0 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 0), d0);
+            d1 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, w), d1);
+            d2 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 2 * w), d2);
+            d3 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 3 * w), d3);
+            d4 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 4 * w), d4);
+            d5 = TS.MultiplyAdd(x, TW.Load<TS, TV>(ref r1, 5 * w), d5);
+            offset += (nuint)width;
+        }
+
+        TS.Store(c0, ref tile, 0);
+        TS.Store(c1, ref tile, w);
+        TS.Store(c2, ref tile, 2 * w);
+        TS.Store(c3, ref tile, 3 * w);
+        TS.Store(c4, ref tile, 4 * w);
+        TS.Store(c5, ref tile, 5 * w);
+        TS.Store(d0, ref tile, 6 * w);
+        TS.Store(d1, ref tile, 7 * w);
+        TS.Store(d2, ref tile, 8 * w);
+        TS.Store(d3, ref tile, 9 * w);
+        TS.Store(d4, ref tile, 10 * w);
+        TS.Store(d5, ref tile, 11 * w);
     }
 
     /// <summary>Six vectors of one row: six independent chains, one pass over the row of A.</summary>
