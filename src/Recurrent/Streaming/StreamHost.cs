@@ -35,6 +35,9 @@ public sealed class StreamHost : IDisposable
 
     // The batch of one step and its buffers, only grown.
     private readonly StreamSession[] _batch;
+
+    // Each batch row's cancellation registration, taken with the step's results under one lock.
+    private readonly CancellationTokenRegistration[] _registrations;
     private int[] _batchSizes = [];
     private float[] _input = [];
     private float[] _output = [];
@@ -82,6 +85,7 @@ public sealed class StreamHost : IDisposable
         _ringStreams = new StreamSession?[options.MaxPendingChunks];
         _ringTickets = new int[options.MaxPendingChunks];
         _batch = new StreamSession[options.MaxBatchRows];
+        _registrations = new CancellationTokenRegistration[options.MaxBatchRows];
         _worker = new Thread(Serve) { IsBackground = true, Name = "Recurrent stream host" };
         _worker.Start();
     }
@@ -378,8 +382,11 @@ public sealed class StreamHost : IDisposable
         {
             for (int r = 0; r < rows; r++)
             {
-                _batch[r].Running = false;
-                timeSteps += _batch[r].Steps;
+                StreamSession stream = _batch[r];
+                stream.Running = false;
+                timeSteps += stream.Steps;
+                _registrations[r] = stream.Registration;
+                stream.Registration = default;
             }
 
             _steps++;
@@ -395,14 +402,9 @@ public sealed class StreamHost : IDisposable
         for (int r = 0; r < rows; r++)
         {
             StreamSession stream = _batch[r];
+            CancellationTokenRegistration registration = _registrations[r];
             _batch[r] = null!;
-            CancellationTokenRegistration registration;
-            lock (Gate)
-            {
-                registration = stream.Registration;
-                stream.Registration = default;
-            }
-
+            _registrations[r] = default;
             if (error is null)
             {
                 stream.Complete(registration);
