@@ -67,23 +67,29 @@ public sealed class WeightFormatTests
     [MemberData(nameof(AllTiers))]
     public void BFloat16Panel_EqualsFloat32PanelOfTheRoundedWeights_OnEveryTier(string tier)
     {
-        var random = new Random(11);
-        foreach ((int rows, int k, int width) in new[] { (4, 37, 64), (1, 5, 16), (3, 130, 128), (2, 64, 192) })
+        PanelsEqualFloat32OfTheRoundedWeights<BFloat16Weights>(tier, new Random(11), [(4, 37, 64), (1, 5, 16), (3, 130, 128), (2, 64, 192)]);
+    }
+
+    /// <summary>One tier's product on panels stored in <typeparamref name="TW"/> against float32 panels of the rounded weights, bit for bit.</summary>
+    private static void PanelsEqualFloat32OfTheRoundedWeights<TW>(string tier, Random random, (int Rows, int K, int Width)[] cases)
+        where TW : struct, IWeightFormat
+    {
+        foreach ((int rows, int k, int width) in cases)
         {
             float[] a = Tiers.Fill(random, rows * k, 1f);
             float[] weights = Tiers.Fill(random, k * width, 1f);
             float[] rounded = Array.ConvertAll(weights, w => BFloat16Weights.Widen(BFloat16Weights.Round(w)));
             var f32 = new PackedMatrix<Float32Weights>(k, width, width);
             f32.Fill(rounded);
-            var bf16 = new PackedMatrix<BFloat16Weights>(k, width, width);
-            bf16.Fill(weights);
-            bf16.Elements.Should().Be(f32.Elements);
-            (bf16.Data.Length * 2).Should().Be(f32.Data.Length, "half the bytes");
+            var narrow = new PackedMatrix<TW>(k, width, width);
+            narrow.Fill(weights);
+            narrow.Elements.Should().Be(f32.Elements);
+            (narrow.Data.Length * 2).Should().Be(f32.Data.Length, "half the bytes");
 
             float[] want = new float[rows * width], got = new float[rows * width];
             Run<Float32Weights>(tier, a, k, rows, ref f32.Panel(0), k, width, want);
-            Run<BFloat16Weights>(tier, a, k, rows, ref bf16.Panel(0), k, width, got);
-            got.Should().Equal(want, $"{tier}, {rows}x{k}x{width}");
+            Run<TW>(tier, a, k, rows, ref narrow.Panel(0), k, width, got);
+            got.Should().Equal(want, $"{typeof(TW).Name}, {tier}, {rows}x{k}x{width}");
         }
     }
 
@@ -108,23 +114,8 @@ public sealed class WeightFormatTests
     [MemberData(nameof(PairTiers))]
     public void BFloat16PairPanel_EqualsFloat32PanelOfTheRoundedWeights_OnItsTiers(string tier)
     {
-        var random = new Random(12);
-        foreach ((int rows, int k, int width) in new[] { (4, 37, 64), (1, 5, 96), (3, 130, 128), (2, 64, 192), (1, 70, 64), (4, 3, 96) })
-        {
-            float[] a = Tiers.Fill(random, rows * k, 1f);
-            float[] weights = Tiers.Fill(random, k * width, 1f);
-            float[] rounded = Array.ConvertAll(weights, w => BFloat16Weights.Widen(BFloat16Weights.Round(w)));
-            var f32 = new PackedMatrix<Float32Weights>(k, width, width);
-            f32.Fill(rounded);
-            var pairs = new PackedMatrix<BFloat16PairWeights>(k, width, width);
-            pairs.Fill(weights);
-            (pairs.Data.Length * 2).Should().Be(f32.Data.Length, "half the bytes");
-
-            float[] want = new float[rows * width], got = new float[rows * width];
-            Run<Float32Weights>(tier, a, k, rows, ref f32.Panel(0), k, width, want);
-            Run<BFloat16PairWeights>(tier, a, k, rows, ref pairs.Panel(0), k, width, got);
-            got.Should().Equal(want, $"{tier}, {rows}x{k}x{width}");
-        }
+        PanelsEqualFloat32OfTheRoundedWeights<BFloat16PairWeights>(
+            tier, new Random(12), [(4, 37, 64), (1, 5, 96), (3, 130, 128), (2, 64, 192), (1, 70, 64), (4, 3, 96)]);
     }
 
     [Theory]
