@@ -12,7 +12,7 @@ namespace Recurrent.Benchmarks;
 /// </summary>
 internal static class CompareRunner
 {
-    /// <summary>The span path's weights: float32, or a quantized copy (<c>--bf16</c>).</summary>
+    /// <summary>The span path's weights: float32, or a quantized copy (<c>--bf16</c>, <c>--int8</c>).</summary>
     private static WeightPrecision s_precision = WeightPrecision.Float32;
 
     public static int Run(string[] args)
@@ -35,6 +35,11 @@ internal static class CompareRunner
                     // The span path on bfloat16 copies; rows without one (training, the cell) are left out.
                     span = true;
                     s_precision = WeightPrecision.BFloat16;
+                    break;
+                case "--int8":
+                    // The span path on int8 copies; rows without one (training, the cell) are left out.
+                    span = true;
+                    s_precision = WeightPrecision.Int8;
                     break;
                 case "--only":
                     only = args[++i];

@@ -22,6 +22,11 @@ public sealed class RecurrentWorkspace
     internal float[] StateCopy = [];
     internal float[] SortedH0 = [];
 
+    /// <summary>A quantizing format's operands: per direction the input rows, then per worker the rows of h.</summary>
+    internal float[] Quantized = [];
+    internal long QuantizedInputStride;
+    internal long QuantizedRowsStride;
+
     /// <summary>Rows active at each step (the batch, or a packed sequence's batch sizes).</summary>
     internal int[] StepRows = [];
 
@@ -40,7 +45,7 @@ public sealed class RecurrentWorkspace
     internal int TileStride;
 
     /// <summary>The floats this workspace holds now.</summary>
-    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length + StateCopy.Length + SortedH0.Length;
+    public long Capacity => (long)Gates.Length + Tiles.Length + Cell.Length + HiddenFull.Length + Zeros.Length + LayerA.Length + LayerB.Length + StateCopy.Length + SortedH0.Length + Quantized.Length;
 
     /// <summary>Records the rows of each step: <paramref name="batch"/> at every step, or the packed <paramref name="batchSizes"/>. Returns the total rows.</summary>
     internal int SetSteps(int seqLen, int batch, ReadOnlySpan<int> batchSizes)
@@ -105,6 +110,17 @@ public sealed class RecurrentWorkspace
 
         Grow(ref LayerA, spec.NumLayers > 1 ? rows * layerWidth : 0);
         Grow(ref LayerB, spec.NumLayers > 2 ? rows * layerWidth : 0);
+    }
+
+    /// <summary>
+    /// Room for a quantizing format's operands: <paramref name="inputSlots"/> per input row and direction,
+    /// <paramref name="rowSlots"/> per batch row and worker.
+    /// </summary>
+    internal void EnsureQuantized(in RecurrentSpec spec, long rows, int batch, int workers, int inputSlots, int rowSlots)
+    {
+        QuantizedInputStride = rows * inputSlots;
+        QuantizedRowsStride = (long)batch * rowSlots;
+        Grow(ref Quantized, (spec.NumDirections * QuantizedInputStride) + (workers * QuantizedRowsStride));
     }
 
     /// <summary>The layer job for weights stored in <typeparamref name="TFormat"/>: kept, so calls allocate nothing (a workspace

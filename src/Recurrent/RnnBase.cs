@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Numerics.Tensors;
 using System.Text;
 using System.Threading;
@@ -212,50 +213,57 @@ public abstract class RnnBase : Module
     }
 
     /// <summary>
-    /// Saves a quantized copy's weights as a safetensors file under PyTorch's <c>state_dict</c> keys: the weights in the
-    /// copy's precision (<c>BF16</c>, exactly the values the forward multiplies by), the biases as <c>F32</c>. Half the
-    /// bytes of the float32 checkpoint; <see cref="LoadQuantized(string)"/> reads it back (<c>BF16</c> is the safetensors
-    /// format's own bfloat16 dtype, so other readers take it as it is).
+    /// Saves a quantized copy's weights as a safetensors file under PyTorch's <c>state_dict</c> keys, the biases as
+    /// <c>F32</c> and the weights in the copy's precision, exactly the values the forward multiplies by: bfloat16 as
+    /// <c>BF16</c> (half the bytes of float32); int8 as <c>I8</c> integers in [-127, 127] with each row's float32 scale
+    /// under the weight's key + <c>_scale</c> (<c>weight_ih_l0_scale</c>, shape <c>(rows)</c>; the weight is
+    /// <c>q · scale</c>), a quarter of the bytes. The metadata entry <c>recurrent.weights</c> names the precision.
+    /// <see cref="LoadQuantized(string)"/> reads it back.
     /// </summary>
     /// <exception cref="InvalidOperationException">This module is float32 (save it with <see cref="StateDict.Save(string, IEnumerable{KeyValuePair{string, Tensor{float}}})"/>).</exception>
     public void SaveQuantized(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         QuantizedLayers layers = QuantizedOrThrow();
+        Checkpoints.StorageType weights = layers.Precision == WeightPrecision.Int8 ? Checkpoints.StorageType.Char : Checkpoints.StorageType.BFloat16;
         using FileStream stream = File.Create(path);
         Checkpoints.SafeTensors.Write(
-            stream, layers.State(_spec), name => name.StartsWith("weight_", StringComparison.Ordinal), [new("recurrent.weights", layers.Precision.ToString())]);
+            stream,
+            layers.State(_spec),
+            name => name.StartsWith("weight_", StringComparison.Ordinal) && !name.EndsWith(QuantizedLayers.ScaleSuffix, StringComparison.Ordinal) ? weights : Checkpoints.StorageType.Float,
+            [new("recurrent.weights", layers.Precision.ToString())]);
     }
 
     /// <summary>
     /// Replaces a quantized copy's weights with those in a file written by <see cref="SaveQuantized"/> (or any checkpoint
-    /// <see cref="StateDict.Load(string)"/> reads, float32 weights being rounded), checked as <c>load_state_dict</c> checks
-    /// (strict): so a service builds <c>new Lstm(…).Quantize(WeightPrecision.BFloat16)</c> and loads its weights without
-    /// ever holding the float32 checkpoint. A forward running meanwhile sees all the old or all the new weights.
+    /// <see cref="StateDict.Load(string)"/> reads with float32 weights, which are then quantized as
+    /// <see cref="Lstm.Quantize"/> does), checked as <c>load_state_dict</c> checks (strict): so a service builds
+    /// <c>new Lstm(…).Quantize(WeightPrecision.Int8)</c> and loads its weights without ever holding the float32
+    /// checkpoint. An int8 file gives back exactly the saved integers and scales. A forward running meanwhile sees all
+    /// the old or all the new weights.
     /// </summary>
     /// <exception cref="InvalidOperationException">This module is float32 (load with <see cref="Module.LoadStateDict"/>).</exception>
-    /// <exception cref="ArgumentException">A key is missing or unexpected, or a shape differs.</exception>
+    /// <exception cref="ArgumentException">A key is missing or unexpected, a shape differs, or an int8 weight or scale is out of range.</exception>
     public void LoadQuantized(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         QuantizedLayers current = QuantizedOrThrow();
         OrderedDictionary<string, Tensor<float>> state = Recurrent.StateDict.Load(path);
+
+        // An int8 copy reads its own files (integers and scales) or a float32 checkpoint (no scales at all).
+        bool scaled = current.Precision == WeightPrecision.Int8 && state.Keys.Any(k => k.EndsWith(QuantizedLayers.ScaleSuffix, StringComparison.Ordinal));
         OrderedDictionary<string, Tensor<float>> expected = current.State(_spec);
         var shapes = new List<KeyValuePair<string, int[]>>(expected.Count);
         foreach ((string key, Tensor<float> tensor) in expected)
         {
-            shapes.Add(new(key, Array.ConvertAll(tensor.Lengths.ToArray(), d => (int)d)));
+            if (scaled || !key.EndsWith(QuantizedLayers.ScaleSuffix, StringComparison.Ordinal))
+            {
+                shapes.Add(new(key, Array.ConvertAll(tensor.Lengths.ToArray(), d => (int)d)));
+            }
         }
 
         CheckState(TorchName, shapes, state, strict: true);
-        var weights = new LayerWeights[NumLayers * _spec.NumDirections];
-        for (int i = 0; i < weights.Length; i++)
-        {
-            string suffix = string.Create(CultureInfo.InvariantCulture, $"_l{i / _spec.NumDirections}{(i % _spec.NumDirections == 1 ? "_reverse" : "")}");
-            float[]? Get(string name) => state.TryGetValue(name + suffix, out Tensor<float>? t) ? TensorData.Read(t).ToArray() : null;
-            weights[i] = new LayerWeights(Get("weight_ih")!, Get("weight_hh")!, Get("bias_ih"), Get("bias_hh"), Get("weight_hr"));
-        }
-
+        LayerWeights[] weights = QuantizedLayers.FromState(_spec, state, scaled, nameof(path));
         Volatile.Write(ref _quantized, QuantizedLayers.Create(_spec, weights, current.Precision, nameof(path)));
     }
 

@@ -167,12 +167,16 @@ internal static class SafeTensors
     /// <summary>Writes float32 tensors in the given order, the header padded with spaces to 8 bytes as the reference writer does.</summary>
     /// <param name="stream">Where the file goes.</param>
     /// <param name="tensors">Names to tensors, written in this order.</param>
-    /// <param name="asBFloat16">Which tensors to store as BF16 (rounded to nearest even; exact for values that are bfloat16 already); the rest are F32.</param>
+    /// <param name="storage">
+    /// How to store each tensor: <see cref="StorageType.Float"/> (F32, the default), <see cref="StorageType.BFloat16"/>
+    /// (BF16, rounded to nearest even; exact for values that are bfloat16 already) or <see cref="StorageType.Char"/> (I8:
+    /// the values must be integers in [-128, 127]).
+    /// </param>
     /// <param name="metadata">Extra <c>__metadata__</c> entries (the reference writer's are strings).</param>
     public static void Write(
-        Stream stream, IEnumerable<KeyValuePair<string, Tensor<float>>> tensors, Func<string, bool>? asBFloat16 = null, IEnumerable<KeyValuePair<string, string>>? metadata = null)
+        Stream stream, IEnumerable<KeyValuePair<string, Tensor<float>>> tensors, Func<string, StorageType>? storage = null, IEnumerable<KeyValuePair<string, string>>? metadata = null)
     {
-        var items = new List<(string Name, float[] Values, nint[] Shape, bool BFloat16)>();
+        var items = new List<(string Name, float[] Values, nint[] Shape, StorageType Type)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach ((string name, Tensor<float> tensor) in tensors)
         {
@@ -184,7 +188,18 @@ internal static class SafeTensors
 
             var values = new float[tensor.FlattenedLength];
             tensor.FlattenTo(values);
-            items.Add((name, values, tensor.Lengths.ToArray(), asBFloat16?.Invoke(name) ?? false));
+            StorageType type = storage?.Invoke(name) ?? StorageType.Float;
+            if (type is not (StorageType.Float or StorageType.BFloat16 or StorageType.Char))
+            {
+                throw new ArgumentOutOfRangeException(nameof(storage), type, "tensors are written as F32, BF16 or I8");
+            }
+
+            if (type == StorageType.Char && Array.Exists(values, v => v != MathF.Round(v) || v < sbyte.MinValue || v > sbyte.MaxValue))
+            {
+                Internals.ThrowHelper.Argument($"the tensor '{name}' is stored as I8 but holds values that are not integers in [-128, 127]", "stateDict");
+            }
+
+            items.Add((name, values, tensor.Lengths.ToArray(), type));
         }
 
         using var json = new MemoryStream();
@@ -200,10 +215,10 @@ internal static class SafeTensors
 
             w.WriteEndObject();
             long offset = 0;
-            foreach (var (name, values, shape, bfloat16) in items)
+            foreach (var (name, values, shape, type) in items)
             {
                 w.WriteStartObject(name);
-                w.WriteString("dtype", bfloat16 ? "BF16" : "F32");
+                w.WriteString("dtype", type switch { StorageType.BFloat16 => "BF16", StorageType.Char => "I8", _ => "F32" });
                 w.WriteStartArray("shape");
                 foreach (nint d in shape)
                 {
@@ -213,7 +228,7 @@ internal static class SafeTensors
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                offset += (long)values.Length * (bfloat16 ? 2 : 4);
+                offset += (long)values.Length * (type switch { StorageType.BFloat16 => 2, StorageType.Char => 1, _ => 4 });
                 w.WriteNumberValue(offset);
                 w.WriteEndArray();
                 w.WriteEndObject();
@@ -236,7 +251,14 @@ internal static class SafeTensors
         Span<byte> b = stackalloc byte[4];
         foreach (var item in items)
         {
-            if (item.BFloat16)
+            if (item.Type == StorageType.Char)
+            {
+                foreach (float v in item.Values)
+                {
+                    stream.WriteByte((byte)(sbyte)v);
+                }
+            }
+            else if (item.Type == StorageType.BFloat16)
             {
                 foreach (float v in item.Values)
                 {

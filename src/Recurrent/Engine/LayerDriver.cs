@@ -37,6 +37,12 @@ internal static unsafe class LayerDriver
         int threads = ChooseThreads(spec, batch);
         int rows = workspace.SetSteps(call.SeqLen, batch, call.BatchSizes);
         workspace.Ensure(spec, rows, batch, threads);
+        if (TFormat.QuantizesActivations)
+        {
+            int widestInput = Math.Max(spec.InputSize, spec.NumLayers > 1 ? spec.NumDirections * spec.OutputSize : 0);
+            workspace.EnsureQuantized(spec, rows, batch, threads, TFormat.RowSlots(widestInput), TFormat.RowSlots(Math.Max(spec.OutputSize, spec.HiddenSize)));
+        }
+
         LayerJob<TFormat> job = workspace.JobFor<TFormat>();
         int layerWidth = spec.NumDirections * spec.OutputSize;
         ReadOnlySpan<float> h0 = call.H0;

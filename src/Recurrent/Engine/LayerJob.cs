@@ -144,7 +144,7 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
             ? ref MemoryMarshal.GetArrayDataReference(recorder.Gates(index))
             : ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ws!.Gates), direction * _run.Rows * _layers[index].PackedGateSize);
         var pass = new DirectionPass(this, direction, rank, size, slot, ref gates);
-        ProjectInputs(pass);
+        ProjectInputs(pass, rank, size, barrier);
         if (rank == 0)
         {
             LoadCellState(pass);
@@ -188,13 +188,26 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
         }
     }
 
-    /// <summary>The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh).</summary>
-    private void ProjectInputs(in DirectionPass pass)
+    /// <summary>
+    /// The input projection of every row, this worker's panels: gates = x·W_ihᵀ + (b_ih + b_hh). A format that quantizes
+    /// its operand (int8) first has the direction's workers quantize a share of the rows each, then meet.
+    /// </summary>
+    private void ProjectInputs(in DirectionPass pass, int rank, int size, SpinBarrier barrier)
     {
         PackedLayer<TFormat> w = pass.W;
         int rows = _run.Rows, gp = w.PackedGateSize, pw = w.PanelWidth, inputSize = _spec.LayerInputSize(_layer);
-        DenseGemm.MultiplyPanels(
-            new ReadOnlySpan<float>(_run.Input, rows * inputSize), rows, inputSize, w.WeightIH, MemoryMarshal.CreateSpan(ref pass.Gates, rows * gp), gp, pass.P0, pass.P1, accumulate: false);
+        ReadOnlySpan<float> a = new(_run.Input, rows * inputSize);
+        int lda = inputSize;
+        if (TFormat.QuantizesActivations)
+        {
+            lda = TFormat.RowSlots(inputSize);
+            (int r0, int r1) = Share(rows, rank, size);
+            TFormat.QuantizeRows(ref Unsafe.AsRef<float>(_run.Input + ((nint)r0 * inputSize)), inputSize, r1 - r0, inputSize, ref Unsafe.Add(ref pass.QuantInput, (nint)r0 * lda), lda);
+            barrier.SignalAndWait();
+            a = MemoryMarshal.CreateReadOnlySpan(ref pass.QuantInput, rows * lda);
+        }
+
+        DenseGemm.MultiplyPanels(a, rows, lda, w.WeightIH, MemoryMarshal.CreateSpan(ref pass.Gates, rows * gp), gp, pass.P0, pass.P1, accumulate: false);
         if (pass.P1 > pass.P0)
         {
             ReadOnlySpan<float> bias = w.Bias.AsSpan(pass.P0 * pw, (pass.P1 - pass.P0) * pw);
@@ -241,11 +254,24 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
         nint ldt = w.WeightHR is not null ? padded : pass.Ldh;
         ref float bhn = ref w.BiasHN is null ? ref pass.Tile : ref MemoryMarshal.GetArrayDataReference(w.BiasHN);
         ref float tile = ref pass.Tile;
-        int kc = PanelKernels.KBlock(pw);
+        int kc = TFormat.KBlock(pw);
         bool blocked = end - rs > 4 && k > kc;
 
+        // The products' left operand: h_{t-1} itself, or this worker's rows of it quantized (int8), row r at r · lda.
+        ref float carriedA = ref hPrev, startA = ref pass.HInit;
+        nint carriedLda = ldhp, startLda = hOut;
+        if (TFormat.QuantizesActivations)
+        {
+            int lda = TFormat.RowSlots(k), split = Math.Clamp(carried, rs, end);
+            TFormat.QuantizeRows(ref Unsafe.Add(ref hPrev, rs * ldhp), ldhp, split - rs, k, ref Unsafe.Add(ref pass.QuantRows, rs * lda), lda);
+            TFormat.QuantizeRows(ref Unsafe.Add(ref pass.HInit, split * hOut), hOut, end - split, k, ref Unsafe.Add(ref pass.QuantRows, split * lda), lda);
+            carriedA = ref pass.QuantRows;
+            startA = ref pass.QuantRows;
+            (carriedLda, startLda) = (lda, lda);
+        }
+
         // One row (batch 1, or the last row of a packed batch): two panels a pass, eight FMA chains instead of four.
-        bool pairs = end - rs == 1 && PanelKernels.PairsPanels(pw);
+        bool pairs = end - rs == 1 && !TFormat.QuantizesActivations && PanelKernels.PairsPanels(pw);
         for (int p = pass.Sp0; p < pass.Sp1; p++)
         {
             ref byte panel = ref w.WeightHH.Panel(p);
@@ -274,11 +300,13 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
             {
                 ref float hp = ref segment == 0 ? ref hPrev : ref pass.HInit;
                 nint ld = segment == 0 ? ldhp : hOut;
+                ref float operand = ref segment == 0 ? ref carriedA : ref startA;
+                nint lda = segment == 0 ? carriedLda : startLda;
                 int from = segment == 0 ? rs : Math.Max(rs, carried);
                 int to = segment == 0 ? Math.Min(end, carried) : end;
                 var gatesOnTile = new GateEpilogue<TRecorder>(
                     w, recorder, pass.Index, t, unit0, valid, ref Unsafe.Add(ref ig, p * pw), pass.Ldig, ref Unsafe.Add(ref bhn, w.BiasHN is null ? 0 : unit0), ref Unsafe.Add(ref pass.Cell, unit0), padded, ref Unsafe.Add(ref hp, unit0), ld, ref Unsafe.Add(ref target, unit0), ldt);
-                DenseGemm.PanelBlocks<TFormat, GateEpilogue<TRecorder>>(ref hp, ld, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
+                DenseGemm.PanelBlocks<TFormat, GateEpilogue<TRecorder>>(ref operand, lda, from, to, ref panel, k, pw, ref tile, pw, rs, blocked, reuseTile: true, accumulate: false, ref gatesOnTile);
             }
         }
     }
@@ -327,10 +355,20 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
         int rs = pass.Rs, padded = pass.PaddedHidden;
         if (end > rs)
         {
+            ref float a = ref Unsafe.Add(ref pass.HiddenFull, rs * padded);
+            int lda = padded;
+            if (TFormat.QuantizesActivations)
+            {
+                int hidden = pass.W.Hidden;
+                lda = TFormat.RowSlots(hidden);
+                TFormat.QuantizeRows(ref a, padded, end - rs, hidden, ref Unsafe.Add(ref pass.QuantRows, rs * lda), lda);
+                a = ref Unsafe.Add(ref pass.QuantRows, rs * lda);
+            }
+
             DenseGemm.MultiplyPanels(
-                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref pass.HiddenFull, rs * padded), (end - rs) * padded),
+                MemoryMarshal.CreateReadOnlySpan(ref a, (end - rs) * lda),
                 end - rs,
-                padded,
+                lda,
                 pass.W.WeightHR!,
                 MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dst, rs * pass.Ldh), (int)(((end - rs - 1) * pass.Ldh) + pass.HOut)),
                 (int)pass.Ldh,
@@ -379,6 +417,9 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
         /// <summary>The gate buffer (rows × packed gates), this worker's tile, the running c (and unprojected h), h0 (or zeros), the output.</summary>
         public readonly ref float Gates, Tile, Cell, HiddenFull, HInit, OutBase;
 
+        /// <summary>A quantizing format's operands (int8): this direction's quantized input rows; this worker's quantized h rows.</summary>
+        public readonly ref float QuantInput, QuantRows;
+
         private readonly int _layerWidth;
         private readonly bool _timeMajor;
 
@@ -406,6 +447,13 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
                 : ref Cell;
             HInit = ref job._run.H0 is null ? ref MemoryMarshal.GetArrayDataReference(ws.Zeros) : ref Unsafe.AsRef<float>(job._run.H0 + (Index * job._run.Batch * HOut));
             OutBase = ref Unsafe.AsRef<float>(job._run.Output);
+            QuantInput = ref MemoryMarshal.GetArrayDataReference(ws.Quantized);
+            QuantRows = ref QuantInput;
+            if (TFormat.QuantizesActivations)
+            {
+                QuantInput = ref Unsafe.Add(ref QuantInput, (nint)(direction * ws.QuantizedInputStride));
+                QuantRows = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ws.Quantized), (nint)((spec.NumDirections * ws.QuantizedInputStride) + (slot * ws.QuantizedRowsStride)));
+            }
             (P0, P1) = Share(W.Panels, rank, size);
             SplitRows = size > 1 && job._run.Batch >= ThreadPolicy.RowSplitMinRows * size;
             (Rs, Re) = (0, job._run.Batch);

@@ -56,8 +56,8 @@ internal sealed class PackedLayer<TFormat>
         HiddenIn = hiddenIn;
         Panels = PanelsFor(cell, hidden);
         PanelWidth = Gates * Unit;
-        WeightIH = PackedMatrix<TFormat>.GateInterleaved(w.WeightIH, Gates, hidden, inputSize, Unit);
-        WeightHH = PackedMatrix<TFormat>.GateInterleaved(w.WeightHH, Gates, hidden, hiddenIn, Unit);
+        WeightIH = PackedMatrix<TFormat>.GateInterleaved(w.WeightIH, Gates, hidden, inputSize, Unit, channelScales: w.Scales?.IH);
+        WeightHH = PackedMatrix<TFormat>.GateInterleaved(w.WeightHH, Gates, hidden, hiddenIn, Unit, channelScales: w.Scales?.HH);
         Bias = new float[Panels * PanelWidth];
         for (int g = 0; g < Gates; g++)
         {
@@ -82,7 +82,7 @@ internal sealed class PackedLayer<TFormat>
         {
             ProjSize = hiddenIn;
             ProjPanels = (hiddenIn + ProjUnit - 1) / ProjUnit;
-            WeightHR = PackedMatrix<TFormat>.GateInterleaved(w.WeightHR, 1, hiddenIn, hidden, ProjUnit, storeUnitsOnly: true);
+            WeightHR = PackedMatrix<TFormat>.GateInterleaved(w.WeightHR, 1, hiddenIn, hidden, ProjUnit, storeUnitsOnly: true, channelScales: w.Scales?.HR);
         }
     }
 

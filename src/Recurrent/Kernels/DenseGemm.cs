@@ -91,7 +91,7 @@ internal static unsafe class DenseGemm
                 MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref cRef, (nint)(r + i) * ldc), valid).CopyTo(tile.Slice(i * w, valid));
             }
 
-            int kc = PanelKernels.KBlock(w);
+            int kc = TW.KBlock(w);
             for (int k0 = 0; k0 < k; k0 += kc)
             {
                 TW.Multiply(ref Unsafe.Add(ref aRef, ((nint)r * lda) + k0), lda, mr, ref panel, k0, Math.Min(kc, k - k0), w, ref MemoryMarshal.GetReference(tile), w, accumulate: true);
@@ -216,7 +216,7 @@ internal static unsafe class DenseGemm
     {
         if (blocked)
         {
-            int kc = PanelKernels.KBlock(width);
+            int kc = TW.KBlock(width);
             for (int k0 = 0; k0 < k; k0 += kc)
             {
                 int kb = Math.Min(kc, k - k0);

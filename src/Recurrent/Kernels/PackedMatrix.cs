@@ -59,6 +59,26 @@ internal sealed class PackedMatrix<TFormat>
     /// <summary>Packs B, row-major <c>(K, N)</c>, over the previous contents (the padding columns are never written, so stay zero).</summary>
     public void Fill(ReadOnlySpan<float> b)
     {
+        if (TFormat.QuantizesActivations)
+        {
+            // Whole panels (per-column scales derived from the values).
+            float[] values = new float[K * PanelWidth], scales = new float[PanelWidth];
+            for (int p = 0; p < Panels; p++)
+            {
+                int valid = Math.Min(PanelWidth, N - (p * PanelWidth));
+                Array.Clear(values);
+                Array.Fill(scales, float.NaN);
+                for (int kk = 0; kk < K; kk++)
+                {
+                    b.Slice((kk * N) + (p * PanelWidth), valid).CopyTo(values.AsSpan(kk * PanelWidth, valid));
+                }
+
+                TFormat.PackPanel(values, K, PanelWidth, scales, ref Panel(p));
+            }
+
+            return;
+        }
+
         for (int p = 0; p < Panels; p++)
         {
             int valid = Math.Min(PanelWidth, N - (p * PanelWidth));
@@ -90,11 +110,48 @@ internal sealed class PackedMatrix<TFormat>
     /// buffers the products write are padded too), or <paramref name="units"/> with <paramref name="storeUnitsOnly"/>
     /// (one gate: a product then stores only the real columns).
     /// </summary>
-    public static PackedMatrix<TFormat> GateInterleaved(ReadOnlySpan<float> w, int gates, int units, int k, int unit, bool storeUnitsOnly = false)
+    /// <param name="w"></param>
+    /// <param name="gates"></param>
+    /// <param name="units"></param>
+    /// <param name="k"></param>
+    /// <param name="unit"></param>
+    /// <param name="storeUnitsOnly"></param>
+    /// <param name="channelScales">A format with per-channel scales (int8): each row of W's scale, as saved; empty to derive them.</param>
+    public static PackedMatrix<TFormat> GateInterleaved(ReadOnlySpan<float> w, int gates, int units, int k, int unit, bool storeUnitsOnly = false, ReadOnlySpan<float> channelScales = default)
     {
         int panels = (units + unit - 1) / unit;
         int width = gates * unit;
         var packed = new PackedMatrix<TFormat>(k, storeUnitsOnly ? units : panels * width, width);
+        if (TFormat.QuantizesActivations)
+        {
+            float[] values = new float[k * width], scales = new float[width];
+            for (int p = 0; p < panels; p++)
+            {
+                Array.Clear(values);
+                Array.Fill(scales, float.NaN);
+                for (int g = 0; g < gates; g++)
+                {
+                    for (int j = p * unit; j < Math.Min(units, (p + 1) * unit); j++)
+                    {
+                        int row = (g * units) + j, column = (g * unit) + (j % unit);
+                        for (int kk = 0; kk < k; kk++)
+                        {
+                            values[(kk * width) + column] = w[(row * k) + kk];
+                        }
+
+                        if (!channelScales.IsEmpty)
+                        {
+                            scales[column] = channelScales[row];
+                        }
+                    }
+                }
+
+                TFormat.PackPanel(values, k, width, scales, ref packed.Panel(p));
+            }
+
+            return packed;
+        }
+
         ref byte data = ref packed.Panel(0);
         for (int g = 0; g < gates; g++)
         {
@@ -111,10 +168,40 @@ internal sealed class PackedMatrix<TFormat>
         return packed;
     }
 
-    /// <summary>The inverse of <see cref="GateInterleaved"/>: writes <c>W[gates·units, k]</c> row-major, each weight as float32.</summary>
-    public void UnpackGateInterleaved(Span<float> w, int gates, int units, int unit)
+    /// <summary>
+    /// The inverse of <see cref="GateInterleaved"/>: writes <c>W[gates·units, k]</c> row-major, each weight as float32, and
+    /// for a format with per-channel scales each row's scale into <paramref name="channelScales"/> (when not empty).
+    /// </summary>
+    public void UnpackGateInterleaved(Span<float> w, int gates, int units, int unit, Span<float> channelScales = default)
     {
         int k = K, width = PanelWidth;
+        if (TFormat.QuantizesActivations)
+        {
+            float[] values = new float[k * width], scales = new float[width];
+            for (int p = 0; p < Panels; p++)
+            {
+                TFormat.UnpackPanel(ref Panel(p), k, width, values, scales);
+                for (int g = 0; g < gates; g++)
+                {
+                    for (int j = p * unit; j < Math.Min(units, (p + 1) * unit); j++)
+                    {
+                        int row = (g * units) + j, column = (g * unit) + (j % unit);
+                        for (int kk = 0; kk < k; kk++)
+                        {
+                            w[(row * k) + kk] = values[(kk * width) + column];
+                        }
+
+                        if (!channelScales.IsEmpty)
+                        {
+                            channelScales[row] = scales[column];
+                        }
+                    }
+                }
+            }
+
+            return;
+        }
+
         ref byte data = ref Panel(0);
         for (int g = 0; g < gates; g++)
         {

@@ -9,8 +9,9 @@ using Xunit;
 namespace Recurrent.Tests.Quantization;
 
 /// <summary>
-/// Quantized copies against PyTorch's float32 outputs on every layer fixture: the error is only the rounding of the
-/// weights, and it stays under a bound derived from the weights and the input (see <see cref="Bound"/>).
+/// Quantized copies against PyTorch's float32 outputs on every layer fixture: the error comes from rounding the weights
+/// (and for int8 each step's activations), and it stays under a bound derived from the weights and the input (see
+/// <see cref="Bound"/>).
 /// </summary>
 public sealed class QuantizedGoldenTests(ITestOutputHelper output)
 {
@@ -60,6 +61,34 @@ public sealed class QuantizedGoldenTests(ITestOutputHelper output)
         output.WriteLine($"{errors.Count} fixtures: worst {worst:E2} ({where}), median {median:E2}");
         errors.Should().HaveCountGreaterThan(90);
         median.Should().BeLessThan(2e-3);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Int8_StaysWithinTheDerivedBound(string kind, string name)
+    {
+        (double error, double bound, double scale) = Measure(kind, name, WeightPrecision.Int8);
+        output.WriteLine($"{kind}/{name}: max |error| {error:E2}, bound {bound:E2}, output scale {scale:F2}");
+        error.Should().BeLessThanOrEqualTo(bound, $"{kind}/{name}");
+    }
+
+    [Fact]
+    public void Int8_ErrorOverEveryFixture_IsAboutAHundredth()
+    {
+        var errors = new List<(double Error, string Name)>();
+        foreach (string kind in new[] { "lstm", "gru", "rnn", "packed" })
+        {
+            foreach (string name in Fixture.NameList(kind))
+            {
+                errors.Add((Measure(kind, name, WeightPrecision.Int8).Error, $"{kind}/{name}"));
+            }
+        }
+
+        (double worst, string where) = errors.Max();
+        double median = errors.Select(e => e.Error).Order().ElementAt(errors.Count / 2);
+        output.WriteLine($"{errors.Count} fixtures: worst {worst:E2} ({where}), median {median:E2}");
+        errors.Should().HaveCountGreaterThan(90);
+        median.Should().BeLessThan(2e-2);
     }
 
     /// <summary>
@@ -135,10 +164,16 @@ public sealed class QuantizedGoldenTests(ITestOutputHelper output)
             }
         }
 
-        return (error, Bound(f, m, state), scale);
+        return (error, Bound(f, m, state, precision), scale);
     }
 
-    private static double Bound(Fixture f, RnnBase m, IReadOnlyDictionary<string, Tensor<float>> state)
+    /// <summary>
+    /// bfloat16: each weight moves by at most u = 2⁻⁹ relative, so a pre-activation by u · Σ|w| · max|a| (a the
+    /// activations). int8: each weight by at most half its row's step (max |w_row| / 254), and each activation by half
+    /// of its row's step (its range, at most 2 · max|a|, over 255), so a pre-activation by
+    /// max|a| · (K · max|w_row| / 254 + (Σ|w| + K · max|w_row| / 254) / 255). Either is then carried as described above.
+    /// </summary>
+    private static double Bound(Fixture f, RnnBase m, IReadOnlyDictionary<string, Tensor<float>> state, WeightPrecision precision)
     {
         float[] x = T.Values(f.Input("input"));
         double xMax = x.Length == 0 ? 0 : x.Max(v => Math.Abs(v));
@@ -164,28 +199,31 @@ public sealed class QuantizedGoldenTests(ITestOutputHelper output)
                 continue;
             }
 
-            double rowSum = RowSumMax(w);
-            perStep = Math.Max(perStep, rowSum * (key.StartsWith("weight_ih_l0", StringComparison.Ordinal) ? Math.Max(xMax, 1) : hMax));
+            double activations = key.StartsWith("weight_ih_l0", StringComparison.Ordinal) ? Math.Max(xMax, 1) : hMax;
+            perStep = Math.Max(perStep, activations * RowErrorMax(w, precision));
         }
 
         int steps = (int)f.Input("input").Lengths[m.BatchFirst && f.Input("input").Rank == 3 ? 1 : 0];
-        return BFloat16Unit * 2 * perStep * Math.Max(1, steps) * m.NumLayers * (m is Lstm ? 2 : 1);
+        return 2 * perStep * Math.Max(1, steps) * m.NumLayers * (m is Lstm ? 2 : 1);
     }
 
-    private static double RowSumMax(Tensor<float> w)
+    /// <summary>The largest error of a row's product with activations of magnitude at most 1 (see <see cref="Bound"/>).</summary>
+    private static double RowErrorMax(Tensor<float> w, WeightPrecision precision)
     {
         float[] v = T.Values(w);
         int cols = (int)w.Lengths[^1];
         double best = 0;
         for (int r = 0; r + cols <= v.Length; r += cols)
         {
-            double sum = 0;
+            double sum = 0, largest = 0;
             for (int c = 0; c < cols; c++)
             {
                 sum += Math.Abs(v[r + c]);
+                largest = Math.Max(largest, Math.Abs(v[r + c]));
             }
 
-            best = Math.Max(best, sum);
+            double weightError = cols * largest / 254;
+            best = Math.Max(best, precision == WeightPrecision.Int8 ? weightError + ((sum + weightError) / 255) : BFloat16Unit * sum);
         }
 
         return best;

@@ -1,3 +1,5 @@
+using System;
+
 namespace Recurrent.Kernels.Formats;
 
 /// <summary>
@@ -36,4 +38,32 @@ internal interface IWeightFormat
 
     /// <summary>Stores <paramref name="value"/> as element <paramref name="index"/> of <paramref name="data"/>, rounded to the format.</summary>
     public static abstract void Write(ref byte data, nint index, float value);
+
+    /// <summary>
+    /// Whether <see cref="Multiply"/> reads rows of A quantized by <see cref="QuantizeRows"/> (int8) rather than float32.
+    /// Such a format also packs and reads its panels whole (<see cref="PackPanel"/>, <see cref="UnpackPanel"/>: per-column
+    /// scales), and multiplies a panel in one pass (<see cref="KBlock"/>).
+    /// </summary>
+    public static virtual bool QuantizesActivations => false;
+
+    /// <summary>The K-block of a panel <paramref name="width"/> wide (the blocked loops split K into these).</summary>
+    public static virtual int KBlock(int width) => PanelKernels.KBlock(width);
+
+    /// <summary>4-byte slots of one row of <paramref name="k"/> values as <see cref="Multiply"/> reads it.</summary>
+    public static virtual int RowSlots(int k) => k;
+
+    /// <summary>Quantizes rows of A into rows of <paramref name="ldq"/> slots (formats that <see cref="QuantizesActivations"/>).</summary>
+    public static virtual void QuantizeRows(ref float a, nint lda, int rows, int k, ref float q, nint ldq) =>
+        throw new NotSupportedException("this format multiplies float32 rows");
+
+    /// <summary>
+    /// Packs one panel from its float32 values <c>(k, width)</c> row-major, with per-column <paramref name="scales"/>
+    /// (NaN: derive from the values); formats that <see cref="QuantizesActivations"/>.
+    /// </summary>
+    public static virtual void PackPanel(ReadOnlySpan<float> values, int k, int width, ReadOnlySpan<float> scales, ref byte panel) =>
+        throw new NotSupportedException("this format is packed element by element (Write)");
+
+    /// <summary>The inverse of <see cref="PackPanel"/>: the values as float32 and the columns' scales.</summary>
+    public static virtual void UnpackPanel(ref byte panel, int k, int width, Span<float> values, Span<float> scales) =>
+        throw new NotSupportedException("this format is read element by element (LoadScalar)");
 }
