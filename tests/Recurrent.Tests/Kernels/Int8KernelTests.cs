@@ -19,7 +19,7 @@ public sealed class Int8KernelTests
     public static TheoryData<string> AllTiers()
     {
         var data = new TheoryData<string> { "scalar" };
-        if (Sse41.IsSupported || AdvSimd.Arm64.IsSupported)
+        if (Int8Simd128.IsSupported)
         {
             data.Add("128");
         }
@@ -98,6 +98,7 @@ public sealed class Int8KernelTests
     [InlineData(7)]
     [InlineData(16)]
     [InlineData(33)]
+    [InlineData(100)]
     [InlineData(512)]
     public void QuantizedRow_IsWithinHalfAStep_KeepsZeroExact_AndItsVectorLoopMatchesTheScalarFormula(int k)
     {
@@ -109,19 +110,20 @@ public sealed class Int8KernelTests
         Int8Kernels.QuantizeRow(ref x[0], k, ref row[0]);
         float min = Math.Min(0f, MinOf(x)), max = Math.Max(0f, MaxOf(x));
         float scale = row[0];
-        scale.Should().Be(max == min ? 0.1f : (max - min) / 255f, "PyTorch's choose_qparams (0.1 for a range of zero)");
-        int zero = (int)Math.Clamp(MathF.Round(-min / scale), 0f, 255f);
-        Span<short> values = MemoryMarshal.Cast<float, short>(row.AsSpan(1));
+        scale.Should().Be(max == min ? 0.1f : (max - min) / 127f, "PyTorch's choose_qparams over 7 bits (0.1 for a range of zero)");
+        int zero = BitConverter.SingleToInt32Bits(row[1]);
+        zero.Should().Be((int)Math.Clamp(MathF.Round(-min / scale), 0f, 127f));
+        Span<byte> values = MemoryMarshal.AsBytes(row.AsSpan(2));
         for (int i = 0; i < k; i++)
         {
-            values[i].Should().Be(Int8Kernels.Value(x[i], 1f / scale, zero), $"element {i}");
-            Math.Abs(x[i] - (values[i] * scale)).Should().BeLessThanOrEqualTo(scale * 0.5001f, $"element {i}");
+            ((int)values[i]).Should().Be(Int8Kernels.Value(x[i], 1f / scale, zero), $"element {i}");
+            Math.Abs(x[i] - ((values[i] - zero) * scale)).Should().BeLessThanOrEqualTo(scale * 0.5001f, $"element {i}");
         }
 
-        values[k / 2].Should().Be(0, "zero is exactly representable");
-        if (k % 2 == 1)
+        ((int)values[k / 2]).Should().Be(zero, "zero is exactly representable");
+        for (int i = k; i % 4 != 0; i++)
         {
-            values[k].Should().Be(0, "the pad of an odd row");
+            values[i].Should().Be(0, "the pad of the last quad");
         }
     }
 
@@ -205,11 +207,12 @@ public sealed class Int8KernelTests
 
     private static float[] Dequantize(float[] q, int at, int k)
     {
-        ReadOnlySpan<short> values = MemoryMarshal.Cast<float, short>(q.AsSpan(at + 1));
+        ReadOnlySpan<byte> values = MemoryMarshal.AsBytes(q.AsSpan(at + 2));
+        int zero = BitConverter.SingleToInt32Bits(q[at + 1]);
         float[] x = new float[k];
         for (int i = 0; i < k; i++)
         {
-            x[i] = values[i] * q[at];
+            x[i] = (values[i] - zero) * q[at];
         }
 
         return x;

@@ -97,8 +97,8 @@ public sealed class Int8ModuleTests : IDisposable
         q.Parameters().Should().BeEmpty();
         long packedFloat = source.WeightBytes - source.Parameters().Sum(p => (long)p.Values.Length * sizeof(float));
         long biases = 2 * 4 * 128 * sizeof(float);
-        long scales = 2 * 2 * 4 * 128 * sizeof(float);
-        ((double)(q.WeightBytes - biases - scales) / (packedFloat - biases)).Should().Be(0.25, "int8 panels are a quarter of the float32 panels, plus a scale per row");
+        long perRow = 2 * 2 * 4 * 128 * (sizeof(float) + sizeof(int));
+        ((double)(q.WeightBytes - biases - perRow) / (packedFloat - biases)).Should().Be(0.25, "int8 panels are a quarter of the float32 panels, plus a scale and a weight sum per row");
 
         q.Train();
         LstmOutput y = q.Forward(T.Random(1, 1f, 3, 2, 64));
