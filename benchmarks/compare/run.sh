@@ -41,6 +41,7 @@ for threads in 1 2; do
     $bench compare --threads "$threads" --seconds "$seconds" --only "$only" > "$out/recurrent-$threads.tsv"
     $bench compare --threads "$threads" --seconds "$seconds" --only "$only" --span > "$out/span-$threads.tsv"
     $bench compare --threads "$threads" --seconds "$seconds" --only "$only" --bf16 > "$out/bf16-$threads.tsv"
+    $bench compare --threads "$threads" --seconds "$seconds" --only "$only" --int8 > "$out/int8-$threads.tsv"
     "$out/aot-default/Recurrent.Compare" --threads "$threads" --seconds "$seconds" --only "$only" --span > "$out/aotdefault-$threads.tsv"
     "$out/aot-native/Recurrent.Compare" --threads "$threads" --seconds "$seconds" --only "$only" --span > "$out/aotnative-$threads.tsv"
 done
@@ -51,7 +52,8 @@ mkdir -p artifacts/charts
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores); PyTorch $torch_version; ONNX Runtime 1.31.1; oneDNN 2.6; $(dotnet --version | sed 's/^/.NET SDK /')"
 echo "times are medians in ms. Recurrent: the Tensor<float> API (allocates its outputs, as PyTorch does); span: the"
 echo "allocation-free overload with a reused workspace; AOT: the span path in a NativeAOT image, default instruction set"
-echo "and IlcInstructionSet=native; bf16 copy: the span path on Quantize(WeightPrecision.BFloat16) (inference only)."
+echo "and IlcInstructionSet=native; bf16 / int8 copy: the span path on Quantize(WeightPrecision.BFloat16 / Int8)"
+echo "(inference only; the other columns are float32)."
 echo "speed-up = the fastest peer / Recurrent span (> 1: Recurrent is faster)."
 echo "% peak = achieved GFLOP/s / the FMA peak measured in this run (16 chains of the widest FMA per thread):"
 echo "${peak1} GFLOP/s on 1 thread, ${peak2} on 2. '-': the runtime has no such path (ONNX Runtime: no training;"
@@ -77,7 +79,7 @@ def flops(name):
         total += 2.0 * d * rows * g * h * (inp + h)
     return 3 * total if "train" in words else total  # a training step: forward + backward (about twice the forward)
 peers = [("PyTorch", "torch"), ("ONNX Runtime", "ort"), ("oneDNN", "onednn")]
-ours = [("Recurrent", "recurrent"), ("span", "span"), ("AOT default", "aotdefault"), ("AOT native", "aotnative"), ("bf16 copy", "bf16")]
+ours = [("Recurrent", "recurrent"), ("span", "span"), ("AOT default", "aotdefault"), ("AOT native", "aotnative"), ("bf16 copy", "bf16"), ("int8 copy", "int8")]
 fmt = lambda v: "-" if v is None else f"{v:.3f}" if v < 10 else f"{v:.1f}"
 print("| config B,T,I,H | threads | " + " | ".join(n + " ms" for n, _ in peers + ours) + " | fastest peer | speed-up | "
       + " | ".join(n + " % peak" for n, _ in peers) + " | Recurrent % peak |")

@@ -67,9 +67,9 @@ public static class CaptionGenerator
         const int test = 256;
         (float[] testInputs, int[] testTokens) = MakeBatch(new Random(seed + 1000), test, prototypes, captions);
         float Captioned(Gru layer) => Accuracy(Values(head.Forward(layer.Forward(RepeatOverSteps(encode.Forward(Tensor.Create(testInputs, [test, Features])))).Output)), testTokens, Vocabulary);
-        float accuracy = Captioned(gru), bf16 = Captioned(gru.Quantize(WeightPrecision.BFloat16));
-        log.WriteLine($"held-out caption tokens right: {accuracy:P1} of {testTokens.Length} ({bf16:P1} with the GRU's weights in bfloat16)");
-        return new TrainingReport(epochLog.Losses, accuracy, bf16);
+        float accuracy = Captioned(gru), bf16 = Captioned(gru.Quantize(WeightPrecision.BFloat16)), int8 = Captioned(gru.Quantize(WeightPrecision.Int8));
+        log.WriteLine($"held-out caption tokens right: {accuracy:P1} of {testTokens.Length} ({bf16:P1} with the GRU's weights in bfloat16, {int8:P1} in int8)");
+        return new TrainingReport(epochLog.Losses, accuracy, bf16, int8);
     }
 
     /// <summary>Noisy prototypes <c>(N, features)</c> and their captions' tokens, batch-first <c>(N, L)</c>.</summary>

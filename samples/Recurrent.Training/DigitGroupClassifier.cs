@@ -74,7 +74,7 @@ public static class DigitGroupClassifier
             return correct / 512f;
         }
 
-        return new TrainingReport(epochLog.Losses, Accuracy(lstm), Accuracy(lstm.Quantize(WeightPrecision.BFloat16)));
+        return new TrainingReport(epochLog.Losses, Accuracy(lstm), Accuracy(lstm.Quantize(WeightPrecision.BFloat16)), Accuracy(lstm.Quantize(WeightPrecision.Int8)));
     }
 
     /// <summary>Random digit sequences, time-major <c>(L, N)</c>, and their labels.</summary>

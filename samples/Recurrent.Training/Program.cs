@@ -33,6 +33,6 @@ TrainingReport report = task switch
     "reverse" => Seq2SeqReverser.Train(Number(1) ?? 60, Console.Out),
     _ => throw new ArgumentException($"unknown task '{task}': use classify, tag, caption, reverse or gates"),
 };
-Console.WriteLine($"final loss {report.FinalLoss:F4} (first epoch {report.FirstLoss:F4}), accuracy {report.Accuracy:P1}; with the recurrent weights in bfloat16 {report.BFloat16Accuracy:P1}");
+Console.WriteLine($"final loss {report.FinalLoss:F4} (first epoch {report.FirstLoss:F4}), accuracy {report.Accuracy:P1}; with the recurrent weights in bfloat16 {report.BFloat16Accuracy:P1}, in int8 {report.Int8Accuracy:P1}");
 Console.WriteLine($"loss curve: {Charts.LossCurve(charts, task, report.EpochLosses)}");
 return 0;

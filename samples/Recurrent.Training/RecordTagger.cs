@@ -59,9 +59,9 @@ public static class RecordTagger
         const int test = 256;
         (long[] testDigits, int[] testTags) = MakeBatch(new Random(seed + 1000), test);
         float Tagged(Gru layer) => Accuracy(Values(head.Forward(layer.Forward(embed.Forward(Tensor.Create(testDigits, [test, SeqLen]))).Output)), testTags, Classes);
-        float accuracy = Tagged(gru), bf16 = Tagged(gru.Quantize(WeightPrecision.BFloat16));
-        log.WriteLine($"held-out tokens tagged right: {accuracy:P1} of {testTags.Length} ({bf16:P1} with the GRU's weights in bfloat16)");
-        return new TrainingReport(epochLog.Losses, accuracy, bf16);
+        float accuracy = Tagged(gru), bf16 = Tagged(gru.Quantize(WeightPrecision.BFloat16)), int8 = Tagged(gru.Quantize(WeightPrecision.Int8));
+        log.WriteLine($"held-out tokens tagged right: {accuracy:P1} of {testTags.Length} ({bf16:P1} with the GRU's weights in bfloat16, {int8:P1} in int8)");
+        return new TrainingReport(epochLog.Losses, accuracy, bf16, int8);
     }
 
     /// <summary>Random digit sequences, batch-first <c>(N, L)</c>, and each token's tag in the same order.</summary>

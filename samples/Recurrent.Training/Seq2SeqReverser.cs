@@ -76,7 +76,8 @@ public static class Seq2SeqReverser
         return new TrainingReport(
             epochLog.Losses,
             GreedyAccuracy(encoderEmbed, decoderEmbed, encoder, decoder, head, new Random(seed + 1000), log),
-            GreedyAccuracy(encoderEmbed, decoderEmbed, encoder.Quantize(WeightPrecision.BFloat16), decoder.Quantize(WeightPrecision.BFloat16), head, new Random(seed + 1000), log));
+            GreedyAccuracy(encoderEmbed, decoderEmbed, encoder.Quantize(WeightPrecision.BFloat16), decoder.Quantize(WeightPrecision.BFloat16), head, new Random(seed + 1000), log),
+            GreedyAccuracy(encoderEmbed, decoderEmbed, encoder.Quantize(WeightPrecision.Int8), decoder.Quantize(WeightPrecision.Int8), head, new Random(seed + 1000), log));
     }
 
     /// <summary>Decodes with the model's own previous prediction as input; the fraction of digits right.</summary>

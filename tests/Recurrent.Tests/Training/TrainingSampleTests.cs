@@ -17,6 +17,7 @@ public sealed class TrainingSampleTests
         report.FinalLoss.Should().BeLessThan(report.FirstLoss * 0.5f);
         report.Accuracy.Should().BeGreaterThan(0.8f, "three short epochs already beat chance (1/3) by far");
         report.BFloat16Accuracy.Should().BeApproximately(report.Accuracy, 0.02f, "bfloat16 weights move the logits by about 1e-3");
+        report.Int8Accuracy.Should().BeApproximately(report.Accuracy, 0.03f, "int8 weights and activations move the logits by about 1e-2");
     }
 
     [Fact]
@@ -27,6 +28,7 @@ public sealed class TrainingSampleTests
         report.FinalLoss.Should().BeLessThan(report.FirstLoss * 0.5f);
         report.Accuracy.Should().BeGreaterThan(0.95f, "always answering 'no record' is right on about 80 % of tokens; the model must beat that");
         report.BFloat16Accuracy.Should().BeApproximately(report.Accuracy, 0.02f);
+        report.Int8Accuracy.Should().BeApproximately(report.Accuracy, 0.03f);
         log.ToString().Should().Contain("shapes: digits [32, 12] -> embedded [32, 12, 16] -> GRU output [32, 12, 32] -> logits [32, 12, 2]");
     }
 
@@ -38,6 +40,7 @@ public sealed class TrainingSampleTests
         report.FinalLoss.Should().BeLessThan(report.FirstLoss * 0.5f);
         report.Accuracy.Should().BeGreaterThan(0.9f, "chance is 1 in 12 tokens");
         report.BFloat16Accuracy.Should().BeApproximately(report.Accuracy, 0.02f);
+        report.Int8Accuracy.Should().BeApproximately(report.Accuracy, 0.03f);
         log.ToString().Should().Contain("repeated [32, 6, 32] -> GRU output [32, 6, 48] -> logits [32, 6, 12]");
     }
 
