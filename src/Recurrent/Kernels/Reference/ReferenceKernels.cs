@@ -70,4 +70,60 @@ internal static class ReferenceKernels
             h[i] = relu ? (s > 0 || float.IsNaN(s) ? s : 0f) : MathF.Tanh(s);
         }
     }
+
+    /// <summary>
+    /// The values int8 weights stand for: each row of <c>W (rows × k)</c> scaled by max |w| / 127 and rounded to an
+    /// integer in [-127, 127] (nearest even), times its scale.
+    /// </summary>
+    public static float[] Int8WeightValues(ReadOnlySpan<float> w, int rows, int k)
+    {
+        float[] values = new float[rows * k];
+        for (int r = 0; r < rows; r++)
+        {
+            float largest = 0f;
+            for (int p = 0; p < k; p++)
+            {
+                largest = Math.Max(largest, Math.Abs(w[(r * k) + p]));
+            }
+
+            float scale = largest / 127f;
+            for (int p = 0; p < k; p++)
+            {
+                values[(r * k) + p] = scale == 0f ? 0f : Math.Clamp(MathF.Round(w[(r * k) + p] / scale), -127f, 127f) * scale;
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// The values a row of activations stands for once quantized as the int8 products do it (PyTorch's dynamic
+    /// <c>choose_qparams</c> over 7 bits, <c>reduce_range</c>): the range widened to hold 0, <c>scale = (max - min) / 127</c>
+    /// (0.1 for a range of 0), zero point <c>round(-min / scale)</c>, <c>q = clamp(round(x · (1 / scale)) + zp, 0, 127)</c>;
+    /// each value <c>(q - zp) · scale</c>.
+    /// </summary>
+    public static float[] Int8ActivationValues(ReadOnlySpan<float> x)
+    {
+        float min = 0f, max = 0f;
+        foreach (float v in x)
+        {
+            (min, max) = (Math.Min(min, v), Math.Max(max, v));
+        }
+
+        float scale = (max - min) / 127f;
+        if (scale == 0f || float.IsInfinity(1f / scale))
+        {
+            scale = 0.1f;
+        }
+
+        int zero = (int)Math.Clamp(MathF.Round(-min / scale), 0f, 127f);
+        float[] values = new float[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int q = Math.Clamp((int)MathF.Round(x[i] * (1f / scale)) + zero, 0, 127);
+            values[i] = (q - zero) * scale;
+        }
+
+        return values;
+    }
 }
