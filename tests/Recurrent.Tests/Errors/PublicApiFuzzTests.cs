@@ -186,26 +186,27 @@ public sealed class PublicApiFuzzTests(ITestOutputHelper output)
                 Gen.Frequency((2, (IGen<Tensor<float>?>)Gen.Const<Tensor<float>?>(() => null)), (2, Around(states, 2, hidden).Select(t => (Tensor<float>?)t)), (1, AnyTensor.Select(t => (Tensor<float>?)t))),
                 Gen.Frequency((2, (IGen<Tensor<float>?>)Gen.Const<Tensor<float>?>(() => null)), (2, Around(states, 2, hidden).Select(t => (Tensor<float>?)t)), (1, AnyTensor.Select(t => (Tensor<float>?)t))),
                 Gen.Bool,
-                Gen.Frequency((3, (IGen<bool>)Gen.Const(false)), (1, Gen.Const(true))))
-            .Select((x, h0, c0, train, quantized) =>
+                Gen.Frequency((4, (IGen<WeightPrecision>)Gen.Const(WeightPrecision.Float32)), (1, Gen.Const(WeightPrecision.BFloat16)), (1, Gen.Const(WeightPrecision.Int8))))
+            .Select((x, h0, c0, train, precision) =>
             {
                 int numLayers = Math.Max(layers, 1);
-                string text = $"{Name(kind)}({input}, {hidden}, {numLayers}, bidirectional: {bidirectional}, batchFirst: {batchFirst}){(train ? ".Train()" : ".Eval()")}{(quantized ? ".Quantize(BFloat16)" : "")}.Forward({Describe(x)}, {Describe(h0)}, {Describe(c0)})";
+                bool quantized = precision != WeightPrecision.Float32;
+                string text = $"{Name(kind)}({input}, {hidden}, {numLayers}, bidirectional: {bidirectional}, batchFirst: {batchFirst}){(train ? ".Train()" : ".Eval()")}{(quantized ? $".Quantize({precision})" : "")}.Forward({Describe(x)}, {Describe(h0)}, {Describe(c0)})";
                 return new Case(text, () =>
                 {
                     switch (kind)
                     {
                         case 0:
                             Lstm lstm = new Lstm(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train);
-                            (quantized ? lstm.Quantize(WeightPrecision.BFloat16) : lstm).Forward(x, h0, c0);
+                            (quantized ? lstm.Quantize(precision) : lstm).Forward(x, h0, c0);
                             break;
                         case 1:
                             Gru gru = new Gru(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train);
-                            (quantized ? gru.Quantize(WeightPrecision.BFloat16) : gru).Forward(x, h0);
+                            (quantized ? gru.Quantize(precision) : gru).Forward(x, h0);
                             break;
                         default:
                             Rnn rnn = new Rnn(input, hidden, numLayers, batchFirst: batchFirst, bidirectional: bidirectional, seed: 1).Train(train);
-                            (quantized ? rnn.Quantize(WeightPrecision.BFloat16) : rnn).Forward(x, h0);
+                            (quantized ? rnn.Quantize(precision) : rnn).Forward(x, h0);
                             break;
                     }
                 });
