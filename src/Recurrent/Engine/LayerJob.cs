@@ -262,9 +262,10 @@ internal sealed unsafe class LayerJob<TFormat> : IParallelJob
         nint carriedLda = ldhp, startLda = hOut;
         if (TFormat.QuantizesActivations)
         {
-            int lda = TFormat.RowSlots(k), split = Math.Clamp(carried, rs, end);
+            // This worker's rows [rs, end) (none when a packed batch has shrunk below its share): carried, then starting.
+            int lda = TFormat.RowSlots(k), stop = Math.Max(rs, end), split = Math.Clamp(carried, rs, stop);
             TFormat.QuantizeRows(ref Unsafe.Add(ref hPrev, rs * ldhp), ldhp, split - rs, k, ref Unsafe.Add(ref pass.QuantRows, rs * lda), lda);
-            TFormat.QuantizeRows(ref Unsafe.Add(ref pass.HInit, split * hOut), hOut, end - split, k, ref Unsafe.Add(ref pass.QuantRows, split * lda), lda);
+            TFormat.QuantizeRows(ref Unsafe.Add(ref pass.HInit, split * hOut), hOut, stop - split, k, ref Unsafe.Add(ref pass.QuantRows, split * lda), lda);
             carriedA = ref pass.QuantRows;
             startA = ref pass.QuantRows;
             (carriedLda, startLda) = (lda, lda);

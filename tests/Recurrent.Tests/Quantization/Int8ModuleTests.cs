@@ -70,6 +70,38 @@ public sealed class Int8ModuleTests : IDisposable
         want.Zip(got, (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(3e-2f).And.BeGreaterThan(0f);
     }
 
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void PackedBatchSharedByRows_SameBitsAtOneAndTwoThreads(string kind)
+    {
+        // 24 rows: two workers share the batch by rows, and as the packed batch shrinks the second one's share empties.
+        const int batch = 24, seq = 9;
+        RnnBase q = Quantize(kind == "lstm" ? new Lstm(16, 64, seed: 5) : new Gru(16, 64, seed: 5));
+        int[] lengths = [.. Enumerable.Range(0, batch).Select(b => 1 + ((b * 7) % seq))];
+        PackedSequence x = RnnUtils.PackPaddedSequence(T.Random(9, 1f, seq, batch, 16), lengths, enforceSorted: false);
+        float[] Run(int threads)
+        {
+            int saved = Parallelism.NumThreads;
+            Parallelism.NumThreads = threads;
+            try
+            {
+                return q switch
+                {
+                    Lstm l => [.. l.Forward(x) is var o ? T.Values(o.Output.Data).Concat(T.Values(o.HN)).Concat(T.Values(o.CN)) : []],
+                    Gru g => [.. g.Forward(x) is var o ? T.Values(o.Output.Data).Concat(T.Values(o.HN)) : []],
+                    _ => throw new InvalidOperationException(),
+                };
+            }
+            finally
+            {
+                Parallelism.NumThreads = saved;
+            }
+        }
+
+        Bits(Run(2)).Should().Equal(Bits(Run(1)));
+    }
+
     [Fact]
     public void SpanPath_SameBitsAsTensorPath_AndAllocatesNothingWhenWarm()
     {
