@@ -77,11 +77,13 @@ public sealed class QuantizedModuleTests
         Bits(cN).Should().Equal(Bits(T.Values(want.CN)));
     }
 
-    [Fact]
-    public void BadInput_GetsTheFloatModulesErrors()
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void BadInput_GetsTheFloatModulesErrors(WeightPrecision precision)
     {
         var source = new Gru(4, 6, numLayers: 2, batchFirst: true, seed: 3);
-        Gru q = source.Quantize(WeightPrecision.BFloat16);
+        Gru q = source.Quantize(precision);
         Tensor<float>[] inputs = [T.Random(1, 1f, 2, 3, 5), T.Random(1, 1f, 3), T.Random(1, 1f, 2, 3, 4, 1)];
         foreach (Tensor<float> bad in inputs)
         {
