@@ -8,7 +8,7 @@
 # DOTNET_EnableWriteXorExecute=0 is required under qemu-user: with W^X on, the runtime writes new code through a
 # second (writable) mapping of the same memory, which qemu's translation cache does not see, so once the runtime
 # reuses code memory qemu runs the stale translation ("Illegal instruction" in a reflection invoke stub after a few
-# dozen tests). With it off, all 427 tests pass (about a minute here); real ARM64 hardware does not need it.
+# dozen tests). With it off, every test passes (582 on 2026-12-02, about a minute here); real ARM64 hardware does not need it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
