@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Numerics.Tensors;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
 using FluentAssertions;
@@ -103,25 +102,6 @@ public sealed class Int8ModuleTests : IDisposable
     }
 
     [Fact]
-    public void SpanPath_SameBitsAsTensorPath_AndAllocatesNothingWhenWarm()
-    {
-        Lstm q = new Lstm(12, 40, numLayers: 2, projSize: 9, seed: 2).Eval().Quantize(WeightPrecision.Int8);
-        const int seq = 7, batch = 3;
-        Tensor<float> x = T.Random(6, 1f, seq, batch, 12);
-        LstmOutput want = q.Forward(x);
-        float[] input = T.Values(x), output = new float[seq * batch * 9], hN = new float[2 * batch * 9], cN = new float[2 * batch * 40];
-        var workspace = new RecurrentWorkspace();
-        var shape = new SequenceShape(seq, batch, 12);
-        q.Forward(input, shape, [], [], output, hN, cN, workspace);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        q.Forward(input, shape, [], [], output, hN, cN, workspace);
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
-        Bits(output).Should().Equal(Bits(T.Values(want.Output)));
-        Bits(hN).Should().Equal(Bits(T.Values(want.HN)));
-        Bits(cN).Should().Equal(Bits(T.Values(want.CN)));
-    }
-
-    [Fact]
     public void Int8Copy_HoldsAQuarterOfTheBytes_IsInferenceOnly_AndRefusesNonFiniteWeights()
     {
         var source = new Lstm(64, 128, numLayers: 2, seed: 4);
@@ -166,7 +146,7 @@ public sealed class Int8ModuleTests : IDisposable
         // The file: PyTorch's keys, each weight followed by its scales; weights I8 within [-127, 127] whose q · scale is
         // within half a step of the float weight; scales and biases F32.
         var written = StateDict.Load(path);
-        JsonElement header = Header(path);
+        JsonElement header = QuantizedCheckpointTests.Header(path);
         header.GetProperty("__metadata__").GetProperty("recurrent.weights").GetString().Should().Be("Int8");
         var floats = source.StateDict();
         written.Keys.Where(k => !k.EndsWith("_scale", StringComparison.Ordinal)).Should().Equal(floats.Keys);
@@ -310,13 +290,6 @@ public sealed class Int8ModuleTests : IDisposable
         }
 
         return Tensor.Create(r, [d0, 1, d2]);
-    }
-
-    private static JsonElement Header(string path)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        int length = (int)BitConverter.ToUInt64(bytes, 0);
-        return JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, length)).RootElement;
     }
 
     private static RnnBase Make(string kind, int seed = 1) => kind switch

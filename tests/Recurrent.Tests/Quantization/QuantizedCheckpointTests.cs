@@ -81,7 +81,8 @@ public sealed class QuantizedCheckpointTests : IDisposable
         source.Invoking(m => m.LoadQuantized(other)).Should().Throw<InvalidOperationException>();
     }
 
-    private static JsonElement Header(string path)
+    /// <summary>A safetensors file's JSON header.</summary>
+    internal static JsonElement Header(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
         int length = (int)BitConverter.ToUInt64(bytes, 0);

@@ -58,10 +58,12 @@ public sealed class QuantizedModuleTests
         }
     }
 
-    [Fact]
-    public void SpanPath_SameBitsAsTensorPath_AndAllocatesNothingWhenWarm()
+    [Theory]
+    [InlineData(WeightPrecision.BFloat16)]
+    [InlineData(WeightPrecision.Int8)]
+    public void SpanPath_SameBitsAsTensorPath_AndAllocatesNothingWhenWarm(WeightPrecision precision)
     {
-        Lstm q = new Lstm(12, 40, numLayers: 2, projSize: 9, seed: 2).Eval().Quantize(WeightPrecision.BFloat16);
+        Lstm q = new Lstm(12, 40, numLayers: 2, projSize: 9, seed: 2).Eval().Quantize(precision);
         const int seq = 7, batch = 3;
         Tensor<float> x = T.Random(6, 1f, seq, batch, 12);
         LstmOutput want = q.Forward(x);
