@@ -29,10 +29,12 @@ public sealed class Gru : RnnBase
     /// <summary>
     /// An inference-only copy of this Gru with its current weights stored in <paramref name="precision"/> (PyTorch's
     /// <c>quantize_dynamic</c>, as a .NET method): the same Forward overloads, shapes and errors, half the weight bytes for
-    /// <see cref="WeightPrecision.BFloat16"/>. The copy has no parameters and keeps nothing of this module's weights; it
-    /// refuses Backward.
+    /// <see cref="WeightPrecision.BFloat16"/>, a quarter for <see cref="WeightPrecision.Int8"/> (whose steps also quantize
+    /// their inputs and h per row). The copy has no parameters and keeps nothing of this module's weights; it refuses
+    /// Backward.
     /// </summary>
-    /// <exception cref="System.ArgumentException"><paramref name="precision"/> is <see cref="WeightPrecision.Float32"/>.</exception>
+    /// <exception cref="System.ArgumentException"><paramref name="precision"/> is <see cref="WeightPrecision.Float32"/>; for
+    /// <see cref="WeightPrecision.Int8"/>, a weight is NaN or infinite, or an input or state is wider than int32 sums allow.</exception>
     /// <exception cref="System.InvalidOperationException">This module is itself a quantized copy.</exception>
     public Gru Quantize(WeightPrecision precision) => new(this, precision);
 
