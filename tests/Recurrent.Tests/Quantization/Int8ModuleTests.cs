@@ -24,10 +24,8 @@ public sealed class Int8ModuleTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    public static TheoryData<string> Kinds => ["lstm", "lstm-proj-bi", "gru", "gru-bi-2", "rnn-relu", "rnn-tanh-bf"];
-
     [Theory]
-    [MemberData(nameof(Kinds))]
+    [MemberData(nameof(QuantizedModuleTests.Kinds), MemberType = typeof(QuantizedModuleTests))]
     public void Int8Copy_SameBitsAtEveryThreadCount_AndEachRowAsIfAlone(string kind)
     {
         RnnBase source = Make(kind);
@@ -292,23 +290,9 @@ public sealed class Int8ModuleTests : IDisposable
         return Tensor.Create(r, [d0, 1, d2]);
     }
 
-    private static RnnBase Make(string kind, int seed = 1) => kind switch
-    {
-        "lstm" => new Lstm(7, 20, seed: seed),
-        "lstm-proj-bi" => new Lstm(7, 20, numLayers: 2, bidirectional: true, projSize: 6, batchFirst: true, seed: seed),
-        "gru" => new Gru(7, 33, seed: seed),
-        "gru-bi-2" => new Gru(7, 20, numLayers: 2, bidirectional: true, seed: seed),
-        "rnn-relu" => new Rnn(7, 20, nonlinearity: Nonlinearity.Relu, seed: seed),
-        _ => new Rnn(7, 70, numLayers: 2, batchFirst: true, seed: seed),
-    };
+    private static RnnBase Make(string kind, int seed = 1) => QuantizedModuleTests.Make(kind, seed);
 
-    private static RnnBase Quantize(RnnBase m) => m switch
-    {
-        Lstm l => l.Quantize(WeightPrecision.Int8),
-        Gru g => g.Quantize(WeightPrecision.Int8),
-        Rnn r => r.Quantize(WeightPrecision.Int8),
-        _ => throw new InvalidOperationException(),
-    };
+    private static RnnBase Quantize(RnnBase m) => QuantizedModuleTests.Quantize(m, WeightPrecision.Int8);
 
     private static float[] Output(RnnBase m, Tensor<float> x, Tensor<float>? h0) => m switch
     {
@@ -318,5 +302,5 @@ public sealed class Int8ModuleTests : IDisposable
         _ => throw new InvalidOperationException(),
     };
 
-    private static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
+    private static int[] Bits(float[] values) => QuantizedModuleTests.Bits(values);
 }

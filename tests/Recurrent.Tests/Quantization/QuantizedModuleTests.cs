@@ -140,17 +140,18 @@ public sealed class QuantizedModuleTests
         Bits(await yb).Should().Equal(Bits(T.Values(q.Forward(Tensor.Create(xb, [3, 4])).Output)));
     }
 
-    private static RnnBase Make(string kind) => kind switch
+    /// <summary>The module kinds of <see cref="Kinds"/> (the int8 tests use them too).</summary>
+    internal static RnnBase Make(string kind, int seed = 1) => kind switch
     {
-        "lstm" => new Lstm(7, 20, seed: 1),
-        "lstm-proj-bi" => new Lstm(7, 20, numLayers: 2, bidirectional: true, projSize: 6, batchFirst: true, seed: 1),
-        "gru" => new Gru(7, 33, seed: 1),
-        "gru-bi-2" => new Gru(7, 20, numLayers: 2, bidirectional: true, seed: 1),
-        "rnn-relu" => new Rnn(7, 20, nonlinearity: Nonlinearity.Relu, seed: 1),
-        _ => new Rnn(7, 70, numLayers: 2, batchFirst: true, seed: 1),
+        "lstm" => new Lstm(7, 20, seed: seed),
+        "lstm-proj-bi" => new Lstm(7, 20, numLayers: 2, bidirectional: true, projSize: 6, batchFirst: true, seed: seed),
+        "gru" => new Gru(7, 33, seed: seed),
+        "gru-bi-2" => new Gru(7, 20, numLayers: 2, bidirectional: true, seed: seed),
+        "rnn-relu" => new Rnn(7, 20, nonlinearity: Nonlinearity.Relu, seed: seed),
+        _ => new Rnn(7, 70, numLayers: 2, batchFirst: true, seed: seed),
     };
 
-    private static RnnBase Quantize(RnnBase m, WeightPrecision precision) => m switch
+    internal static RnnBase Quantize(RnnBase m, WeightPrecision precision) => m switch
     {
         Lstm l => l.Quantize(precision),
         Gru g => g.Quantize(precision),
@@ -176,5 +177,5 @@ public sealed class QuantizedModuleTests
 
     private static float[] Concat(Tensor<float>[] tensors) => [.. tensors.SelectMany(T.Values)];
 
-    private static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
+    internal static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
 }
